@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <postroom/pr-protocol.h>
+
+G_BEGIN_DECLS
+
+/**
+ * SECTION:pr-connection
+ * @title: Connections
+ *
+ * What a command handler can do with its client. All functions must be
+ * called from the main thread. Output is queued and written in order; each
+ * reply line goes out in a single write (STARTTLS clients depend on it).
+ */
+
+/**
+ * pr_connection_ref:
+ * @conn: a connection
+ *
+ * Keeps @conn (and its session block) alive across asynchronous work.
+ *
+ * Returns: (transfer full): @conn
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+PrConnection *pr_connection_ref(PrConnection *conn);
+
+/**
+ * pr_connection_unref:
+ * @conn: (transfer full): a connection
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_unref(PrConnection *conn);
+
+/**
+ * pr_connection_reply:
+ * @conn: a connection
+ * @line: one protocol line without CRLF
+ *
+ * Queues @line followed by CRLF.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_reply(PrConnection *conn, const char *line);
+
+/**
+ * pr_connection_replyf:
+ * @conn: a connection
+ * @format: printf-style format of one line without CRLF
+ * @...: arguments
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_replyf(PrConnection *conn, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/**
+ * pr_connection_write:
+ * @conn: a connection
+ * @data: bytes to send as they are (the caller does dot-stuffing and line ends)
+ * @len: their number
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_write(PrConnection *conn, const void *data, gsize len);
+
+/**
+ * pr_connection_get_state:
+ * @conn: a connection
+ *
+ * Returns: the session state (one bit of the protocol's state mask)
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+guint32 pr_connection_get_state(PrConnection *conn);
+
+/**
+ * pr_connection_set_state:
+ * @conn: a connection
+ * @state: the new state
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_set_state(PrConnection *conn, guint32 state);
+
+/**
+ * pr_connection_set_line_handler:
+ * @conn: a connection
+ * @handler: (nullable): receives every following line, or %NULL to go back
+ *   to command dispatch
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_set_line_handler(PrConnection *conn, PrLineFunc handler);
+
+/**
+ * pr_connection_resume:
+ * @conn: a connection whose handler returned %PR_COMMAND_ASYNC
+ *
+ * Goes on with buffered pipelined lines and reading. Call it once per
+ * %PR_COMMAND_ASYNC; it is a no-op on a closed connection.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_resume(PrConnection *conn);
+
+/**
+ * pr_connection_close:
+ * @conn: a connection
+ *
+ * Sends what is queued, then closes. Pending asynchronous work is cancelled
+ * through pr_connection_get_cancellable().
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_close(PrConnection *conn);
+
+/**
+ * pr_connection_is_closed:
+ * @conn: a connection
+ *
+ * Returns: %TRUE once the connection is closing; asynchronous callbacks
+ *   check this before they reply
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_connection_is_closed(PrConnection *conn);
+
+/**
+ * pr_connection_bad_command:
+ * @conn: a connection
+ *
+ * Counts a client error a handler found itself (bad arguments); after the
+ * protocol's limit the host sends %PR_REPLY_TOO_MANY_ERRORS and closes.
+ *
+ * Returns: %TRUE if the connection is now closing
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_connection_bad_command(PrConnection *conn);
+
+/**
+ * pr_connection_get_cancellable:
+ * @conn: a connection
+ *
+ * Returns: (transfer none): cancelled when the connection closes
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+GCancellable *pr_connection_get_cancellable(PrConnection *conn);
+
+/**
+ * pr_connection_get_host:
+ * @conn: a connection
+ *
+ * Returns: (transfer none): the host
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+PrHost *pr_connection_get_host(PrConnection *conn);
+
+/**
+ * pr_connection_get_session:
+ * @conn: a connection
+ *
+ * Returns: (transfer none): the module's session block
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gpointer pr_connection_get_session(PrConnection *conn);
+
+/**
+ * pr_connection_get_id:
+ * @conn: a connection
+ *
+ * Returns: a number unique within this process, for log lines
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+guint64 pr_connection_get_id(PrConnection *conn);
+
+/**
+ * pr_connection_get_service:
+ * @conn: a connection
+ *
+ * Returns: (transfer none): the service name (config group)
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+const char *pr_connection_get_service(PrConnection *conn);
+
+/**
+ * pr_connection_get_peer_ip:
+ * @conn: a connection
+ *
+ * Returns: (transfer none): the client's address as text ("192.0.2.1", "2001:db8::1")
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+const char *pr_connection_get_peer_ip(PrConnection *conn);
+
+/**
+ * pr_connection_is_tls:
+ * @conn: a connection
+ *
+ * Returns: %TRUE if the connection is encrypted (implicit TLS or after STARTTLS)
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_connection_is_tls(PrConnection *conn);
+
+/**
+ * pr_connection_can_starttls:
+ * @conn: a connection
+ *
+ * Returns: %TRUE if the STARTTLS command would be accepted now (a
+ *   certificate is configured and the connection is plaintext); use it to
+ *   advertise STLS/STARTTLS in capability lists
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_connection_can_starttls(PrConnection *conn);
+
+/**
+ * pr_connection_auth_allowed:
+ * @conn: a connection
+ *
+ * Returns: %FALSE while the service requires TLS before authentication and
+ *   the connection is plaintext (advertise LOGINDISABLED and the like)
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_connection_auth_allowed(PrConnection *conn);
+
+/**
+ * pr_connection_is_trusted:
+ * @conn: a connection
+ *
+ * Returns: %TRUE if an access rule with the `noauth` flag matched the client
+ *   (trusted relays: may relay without authentication)
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_connection_is_trusted(PrConnection *conn);
+
+/**
+ * pr_connection_set_idle_timeout:
+ * @conn: a connection
+ * @seconds: the new idle timeout (e.g. 30 minutes during IMAP IDLE), 0 for
+ *   the service's setting
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_set_idle_timeout(PrConnection *conn, guint seconds);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PrConnection, pr_connection_unref)
+
+G_END_DECLS

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "auth.h"
+#include "host.h"
+
+/* pr_auth_verify_async(): the credentials travel to a store worker, where
+ * hashing and the lockout/audit bookkeeping run (auth_verify_sync). */
+
+typedef struct {
+    AuthPolicy policy;
+    char *service;
+    char *ip;
+    char *mechanism;
+    char *user;
+    char *password;
+} VerifyData;
+
+typedef struct {
+    PrAuthResult result;
+    char *canonical_user;
+} VerifyResult;
+
+static void
+verify_data_free(gpointer p)
+{
+    VerifyData *d = p;
+
+    g_free(d->service);
+    g_free(d->ip);
+    g_free(d->mechanism);
+    g_free(d->user);
+    if (d->password != NULL) {
+        explicit_bzero(d->password, strlen(d->password));
+        g_free(d->password);
+    }
+    g_free(d);
+}
+
+static gpointer
+verify_job(StoreConn *conn, gpointer data, GError **error)
+{
+    VerifyData *d = data;
+    VerifyResult *r = g_new0(VerifyResult, 1);
+    g_autoptr(GError) local = NULL;
+
+    r->result = auth_verify_sync(conn, &d->policy, d->service, d->ip, d->mechanism, d->user,
+                                 d->password, g_get_real_time() / G_USEC_PER_SEC,
+                                 &r->canonical_user, &local);
+    /* The password is not needed any more: wipe it now rather than when
+     * the task is finally freed. */
+    explicit_bzero(d->password, strlen(d->password));
+    if (local != NULL)
+        g_warning("authentication from %s could not be checked: %s", d->ip, local->message);
+    return r;
+}
+
+static void
+verify_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    GTask *task = user_data;
+    PrHost *host = g_task_get_task_data(task);
+    g_autoptr(GError) error = NULL;
+    VerifyResult *r = store_run_finish(host_get_store(host), res, &error);
+
+    if (r == NULL) {
+        if (error != NULL)
+            g_task_return_error(task, g_steal_pointer(&error));
+        else
+            g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED, "no result");
+    } else {
+        g_task_return_pointer(task, r, NULL);
+    }
+    g_object_unref(task);
+}
+
+void
+pr_auth_verify_async(PrConnection *conn, const char *mechanism, const char *user,
+                     const char *password, GAsyncReadyCallback callback, gpointer user_data)
+{
+    PrHost *host;
+    Store *store;
+    GTask *task;
+    VerifyData *d;
+
+    g_return_if_fail(conn != NULL);
+
+    host = pr_connection_get_host(conn);
+    task = g_task_new(conn, pr_connection_get_cancellable(conn), callback, user_data);
+    g_task_set_source_tag(task, pr_auth_verify_async);
+    /* A verdict that was reached is always delivered (and freed by the
+     * finish function); cancellation only stops work not yet started. */
+    g_task_set_check_cancellable(task, FALSE);
+    g_task_set_task_data(task, host, NULL);
+
+    store = host != NULL ? host_get_store(host) : NULL;
+    if (store == NULL) {
+        g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
+                                "no store is configured");
+        g_object_unref(task);
+        return;
+    }
+
+    d = g_new0(VerifyData, 1);
+    d->policy = host->auth_policy;
+    d->service = g_strdup(pr_connection_get_service(conn));
+    d->ip = g_strdup(pr_connection_get_peer_ip(conn));
+    d->mechanism = g_strdup(mechanism ? mechanism : "");
+    d->user = g_strdup(user ? user : "");
+    d->password = g_strdup(password ? password : "");
+    store_run_async(store, verify_job, d, verify_data_free, pr_connection_get_cancellable(conn),
+                    verify_done, task);
+}
+
+PrAuthResult
+pr_auth_verify_finish(PrConnection *conn, GAsyncResult *result, char **canonical_user)
+{
+    g_autoptr(GError) error = NULL;
+    VerifyResult *r;
+    PrAuthResult verdict;
+
+    if (canonical_user != NULL)
+        *canonical_user = NULL;
+    g_return_val_if_fail(g_task_is_valid(result, conn), PR_AUTH_TEMPFAIL);
+
+    r = g_task_propagate_pointer(G_TASK(result), &error);
+    if (r == NULL) {
+        if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            g_warning("authentication could not be checked: %s", error->message);
+        return PR_AUTH_TEMPFAIL;
+    }
+    verdict = r->result;
+    if (canonical_user != NULL && verdict == PR_AUTH_OK)
+        *canonical_user = g_steal_pointer(&r->canonical_user);
+    g_free(r->canonical_user);
+    g_free(r);
+    return verdict;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+/* The host's own settings. Defaults that depend on other values (the
+ * SQLite connection string, the log directory) are empty here and derived
+ * where they are used. */
+
+static const char *const provider_choices[] = { "SQLite", "PostgreSQL", NULL };
+static const char *const scheme_choices[] = { "yescrypt", "sha512-crypt", NULL };
+static const char *const level_choices[] = { "error", "warning", "message", "info", "debug", NULL };
+
+#define RELOAD PR_SETTING_FLAG_RELOADABLE
+
+static const PrSettingSpec host_schema[] = {
+    { "server", "data_dir", PR_SETTING_PATH, LOCALSTATEDIR, 0, 0, NULL,
+      N_("Directory for the database, the message spool and state") },
+    { "server", "module_dir", PR_SETTING_PATH, MODULEDIR, 0, 0, NULL,
+      N_("Directory the modules are loaded from") },
+    { "server", "user", PR_SETTING_STRING, "", 0, 0, NULL,
+      N_("User to run as after binding the listening sockets (empty: do not change)") },
+    { "server", "group", PR_SETTING_STRING, "", 0, 0, NULL,
+      N_("Group to run as (empty: the user's primary group)") },
+    { "server", "hostname", PR_SETTING_STRING, "", 0, 0, NULL,
+      N_("Mail host name used in greetings and headers (empty: the machine's name)") },
+    { "server", "max_connections", PR_SETTING_INT, "5000", 1, 1000000, NULL,
+      N_("Connections accepted at once over all services"), RELOAD },
+    { "server", "max_connections_per_ip", PR_SETTING_INT, "50", 1, 1000000, NULL,
+      N_("Connections accepted at once from one client address"), RELOAD },
+    { "modules", "enabled", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
+      N_("Modules to load, by name") },
+    { "store", "provider", PR_SETTING_ENUM, "SQLite", 0, 0, provider_choices,
+      N_("Database engine") },
+    { "store", "cnc", PR_SETTING_STRING, "", 0, 0, NULL,
+      N_("libgda connection string without credentials (empty: SQLite in data_dir)") },
+    { "store", "username", PR_SETTING_STRING, "", 0, 0, NULL, N_("Database user name") },
+    { "store", "password_file", PR_SETTING_PATH, "", 0, 0, NULL,
+      N_("File holding the database password") },
+    { "store", "workers", PR_SETTING_INT, "4", 1, 64, NULL,
+      N_("Database worker threads, each with its own connection") },
+    { "tls", "certificate", PR_SETTING_PATH, "", 0, 0, NULL,
+      N_("PEM certificate chain, server certificate first"), RELOAD },
+    { "tls", "key", PR_SETTING_PATH, "", 0, 0, NULL, N_("PEM private key"), RELOAD },
+    { "tls", "priority", PR_SETTING_STRING, "NORMAL", 0, 0, NULL,
+      N_("GnuTLS priority string (protocol versions and ciphers)") },
+    { "auth", "lockout_attempts", PR_SETTING_INT, "3", 1, 99, NULL,
+      N_("Failed logins from one address before it is locked out"), RELOAD },
+    { "auth", "lockout_minutes", PR_SETTING_INT, "30", 1, 9999, NULL,
+      N_("Minutes an address stays locked out"), RELOAD },
+    { "auth", "audit_days", PR_SETTING_INT, "30", 1, 3650, NULL,
+      N_("Days login attempts are kept in loginaudit"), RELOAD },
+    { "auth", "password_scheme", PR_SETTING_ENUM, "yescrypt", 0, 0, scheme_choices,
+      N_("Hash used for new passwords") },
+    { "log", "dir", PR_SETTING_PATH, "", 0, 0, NULL,
+      N_("Directory of the log files (empty: logs in data_dir)") },
+    { "log", "level", PR_SETTING_ENUM, "info", 0, 0, level_choices,
+      N_("Most verbose level written"), RELOAD },
+    { "log", "max_size", PR_SETTING_SIZE, "10M", 4096, 0, NULL,
+      N_("Size at which a log file is renamed to .lbk and started anew"), RELOAD },
+    { "access", "rules", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
+      N_("Access rules for every service: allow|deny CIDR|any [noauth]"), RELOAD },
+    { NULL }
+};
+
+/* Keys every service group accepts; group NULL means "the service's group". */
+static const PrSettingSpec service_schema[] = {
+    { NULL, "listen", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
+      N_("Addresses to listen on: ADDRESS:PORT, [IPv6]:PORT, with /tls for implicit TLS") },
+    { NULL, "access", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
+      N_("Access rules of this service: allow|deny CIDR|any [noauth]"), RELOAD },
+    { NULL, "max_connections", PR_SETTING_INT, "0", 0, 1000000, NULL,
+      N_("Connections to this service at once (0: only the server limit)"), RELOAD },
+    { NULL, "max_connections_per_ip", PR_SETTING_INT, "0", 0, 1000000, NULL,
+      N_("Connections to this service from one address (0: the server's setting)"), RELOAD },
+    { NULL, "idle_timeout", PR_SETTING_DURATION, "0", 0, 86400, NULL,
+      N_("Seconds of silence before a client is disconnected (0: the protocol's default)"),
+      RELOAD },
+    { NULL, "require_tls_for_auth", PR_SETTING_BOOL, "false", 0, 0, NULL,
+      N_("Refuse authentication on connections that are not encrypted") },
+    { NULL }
+};
+
+const PrSettingSpec *
+config_host_schema(void)
+{
+    return host_schema;
+}
+
+const PrSettingSpec *
+config_service_schema(void)
+{
+    return service_schema;
+}

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "listener.h"
+
+/* A connection accepted by a listener. @counted: it takes a place in the
+ * connection limits (rejected connections do not). */
+PrConnection *connection_new(PrHost *host, Service *service, GSocketConnection *socket,
+                             const char *peer_ip, gboolean trusted, gboolean counted);
+/* Implicit TLS handshake if @tls, the connect hook, then the greeting. */
+void connection_start(PrConnection *conn, gboolean tls);
+/* Sends one of the protocol's host replies and closes. */
+void connection_reject(PrConnection *conn, PrHostReply reply);
+/* Server shutdown: PR_REPLY_SHUTDOWN to greeted sessions, then close. */
+void connection_shutdown(PrConnection *conn);

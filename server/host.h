@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* The host object behind the opaque PrHost handle modules receive. */
+
+#include <postroom/postroom-plugin.h>
+#include "config.h"
+#include "auth.h"
+#include "store/store.h"
+
+typedef struct _TlsContext TlsContext;
+typedef struct _AccessRules AccessRules;
+
+struct _PrHost {
+    Config *config;
+    char *hostname;
+    char *data_dir;
+    Store *store;           /* NULL in tools that run without a database */
+    TlsContext *tls;        /* NULL without a certificate */
+    AuthPolicy auth_policy;
+    GPtrArray *modules;     /* PrModule*, in init order */
+    GHashTable *services;   /* name -> ProvidedService* */
+    GHashTable *hooks;      /* hook name -> GPtrArray of HookHandler* (sorted) */
+    GHashTable *protocols;  /* service name -> ProtocolEntry* */
+    GPtrArray *services_listening; /* Service* (listener.h), one per service group */
+    AccessRules *global_rules;     /* [access] rules */
+    guint max_connections;         /* [server] limits */
+    guint max_connections_per_ip;
+    GHashTable *connections;       /* PrConnection* set; holds a reference each */
+    GHashTable *conns_per_ip;      /* ip text -> count, over all services */
+    guint n_connections;
+    gboolean stopping;
+};
+
+PrHost *host_new(Config *config);
+void host_free(PrHost *host);
+
+/* Drops every registration owned by @module (after its deinit). */
+void host_forget_module(PrHost *host, PrModule *module);
+
+Store *host_get_store(PrHost *host);
