@@ -44,8 +44,10 @@ struct _PrConnection {
     char *peer_ip;
     guint32 state;
     PrLineFunc line_handler;
+    PrModule *line_handler_module; /* the module that installed it */
     guint bad_commands;
     gpointer session;
+    PrModule *current_module; /* owner of the command being handled */
     gboolean tls;
     gboolean trusted;
     gboolean counted;
@@ -412,7 +414,9 @@ handle_line(PrConnection *conn, Line *line)
     if (conn->line_handler != NULL) {
         conn->in_handler = TRUE;
         conn->resumed_early = FALSE;
+        conn->current_module = conn->line_handler_module;
         PrCommandResult r = conn->line_handler(conn, conn->session, line->text, line->len);
+        conn->current_module = NULL;
         conn->in_handler = FALSE;
         apply_result(conn, r);
         return;
@@ -458,7 +462,9 @@ handle_line(PrConnection *conn, Line *line)
             (cmd->flags & PR_COMMAND_FLAG_SECRET) ? "***" : args);
     conn->in_handler = TRUE;
     conn->resumed_early = FALSE;
+    conn->current_module = entry->owner;
     PrCommandResult r = cmd->handler(conn, conn->session, args);
+    conn->current_module = NULL;
     conn->in_handler = FALSE;
     apply_result(conn, r);
 }
@@ -673,6 +679,7 @@ pr_connection_set_line_handler(PrConnection *conn, PrLineFunc handler)
 {
     g_return_if_fail(conn != NULL);
     conn->line_handler = handler;
+    conn->line_handler_module = conn->current_module;
 }
 
 GCancellable *
@@ -687,6 +694,13 @@ pr_connection_get_host(PrConnection *conn)
 {
     g_return_val_if_fail(conn != NULL, NULL);
     return conn->host;
+}
+
+PrModule *
+pr_connection_get_module(PrConnection *conn)
+{
+    g_return_val_if_fail(conn != NULL, NULL);
+    return conn->current_module != NULL ? conn->current_module : conn->service->protocol->owner;
 }
 
 gpointer

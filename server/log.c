@@ -177,8 +177,13 @@ log_reconfigure(const LogSettings *settings)
 void
 log_setup(const LogSettings *settings)
 {
+    static gsize installed = 0;
     log_reconfigure(settings);
-    g_log_set_writer_func(writer, NULL, NULL);
+    /* GLib allows one writer per process, set once. */
+    if (g_once_init_enter(&installed)) {
+        g_log_set_writer_func(writer, NULL, NULL);
+        g_once_init_leave(&installed, 1);
+    }
 }
 
 void

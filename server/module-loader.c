@@ -164,10 +164,30 @@ loader_wrap(const PrModuleDesc *desc, GError **error)
 }
 
 void
+pr_module_set_data(PrModule *self, gpointer data, GDestroyNotify destroy)
+{
+    g_return_if_fail(self != NULL);
+    gpointer old = self->data;
+    GDestroyNotify old_destroy = self->data_destroy;
+    self->data = data;
+    self->data_destroy = destroy;
+    if (old != NULL && old_destroy != NULL)
+        old_destroy(old);
+}
+
+gpointer
+pr_module_get_data(PrModule *self)
+{
+    g_return_val_if_fail(self != NULL, NULL);
+    return self->data;
+}
+
+void
 loader_module_free(PrModule *module)
 {
     if (module == NULL)
         return;
+    pr_module_set_data(module, NULL, NULL);
     /* The GModule stays resident on purpose. */
     g_free(module->name);
     g_free(module->path);
@@ -295,6 +315,7 @@ loader_init_all(GPtrArray *sorted, PrHost *host, GError **error)
                         _("module %s failed to start: %s"), m->name,
                         local != NULL ? local->message : _("no reason given"));
             host_forget_module(host, m);
+            pr_module_set_data(m, NULL, NULL);
             m->host = NULL;
             /* Roll back what started, newest first. */
             for (guint j = i; j > 0; j--) {
@@ -302,6 +323,7 @@ loader_init_all(GPtrArray *sorted, PrHost *host, GError **error)
                 if (done->desc->deinit != NULL)
                     done->desc->deinit(done, host);
                 host_forget_module(host, done);
+                pr_module_set_data(done, NULL, NULL);
                 done->initialised = FALSE;
             }
             return FALSE;
@@ -322,6 +344,7 @@ loader_deinit_all(GPtrArray *sorted, PrHost *host)
         if (m->desc->deinit != NULL)
             m->desc->deinit(m, host);
         host_forget_module(host, m);
+        pr_module_set_data(m, NULL, NULL);
         m->initialised = FALSE;
     }
     g_ptr_array_set_size(host->modules, 0);

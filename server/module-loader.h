@@ -27,6 +27,8 @@ struct _PrModule {
     GModule *gmodule;          /* NULL for built-in descriptors (tests) */
     const PrModuleDesc *desc;
     PrHost *host;              /* set once initialised */
+    gpointer data;             /* pr_module_set_data() */
+    GDestroyNotify data_destroy;
     gboolean initialised;
 };
 

@@ -176,6 +176,22 @@ PR_AVAILABLE_IN_1_0
 PrHost *pr_connection_get_host(PrConnection *conn);
 
 /**
+ * pr_connection_get_module:
+ * @conn: a connection
+ *
+ * While a command handler runs, the module that registered that command
+ * (the protocol's module, or a module that added commands to it with
+ * pr_host_add_commands()); otherwise the protocol's module. Asynchronous
+ * callbacks of added commands should keep the value they saw in the handler.
+ *
+ * Returns: (transfer none): the module
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+PrModule *pr_connection_get_module(PrConnection *conn);
+
+/**
  * pr_connection_get_session:
  * @conn: a connection
  *

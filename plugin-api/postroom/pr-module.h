@@ -210,6 +210,32 @@ PR_AVAILABLE_IN_1_0
 const char *pr_module_get_name(PrModule *self);
 
 /**
+ * pr_module_set_data:
+ * @self: the calling module
+ * @data: (nullable): the module's private state
+ * @destroy: (nullable): frees @data after the module's deinit, or when
+ *   replaced
+ *
+ * Keeps a module's state with its #PrModule rather than in globals, so the
+ * host owns its lifetime.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_module_set_data(PrModule *self, gpointer data, GDestroyNotify destroy);
+
+/**
+ * pr_module_get_data:
+ * @self: a module
+ *
+ * Returns: (transfer none) (nullable): what pr_module_set_data() stored
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gpointer pr_module_get_data(PrModule *self);
+
+/**
  * pr_module_get_string:
  * @self: the calling module
  * @group: (nullable): a group declared in the module's schema, or %NULL for `[name]`
