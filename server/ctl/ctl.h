@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* postroomctl: private declarations shared by its source files. */
+
+#include <glib.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "store/store.h"
+
+/* Errors of the tool itself; each code is one sysexits(3) class. */
+#define CTL_ERROR (ctl_error_quark())
+GQuark ctl_error_quark(void);
+
+typedef enum {
+    CTL_ERROR_USAGE,       /* EX_USAGE: wrong arguments */
+    CTL_ERROR_DATA,        /* EX_DATAERR: a bad name, a short password */
+    CTL_ERROR_NO_USER,     /* EX_NOUSER: no such user, list or domain */
+    CTL_ERROR_EXISTS,      /* EX_CANTCREAT: the object exists already */
+    CTL_ERROR_IO,          /* EX_IOERR */
+    CTL_ERROR_UNAVAILABLE, /* EX_UNAVAILABLE: the database cannot be opened */
+    CTL_ERROR_CONFIG,      /* EX_CONFIG */
+    CTL_ERROR_SOFTWARE,    /* EX_SOFTWARE */
+} CtlError;
+
+typedef struct {
+    /* From the command line. */
+    const char *config_path;
+    gboolean json;
+
+    Config *config;
+    GPtrArray *modules;   /* PrModule*, from loader_scan(); own the schemas */
+    GPtrArray *problems;  /* char*, files loader_scan() refused */
+    char *config_problem; /* validation error, kept by commands that go on */
+    StoreConn *conn;
+} Ctl;
+
+/* Options of the entity commands, filled by the option parser. */
+typedef struct {
+    char *password_file;
+    gboolean password_stdin;
+    char *full_name;
+    char *kind;
+    char *description;
+    char **add;
+    char **remove;
+    char *ip;
+    int limit;
+} CtlOptions;
+
+extern CtlOptions ctl_options;
+
+typedef int (*CtlRunFunc)(Ctl *ctl, char **args, GError **error);
+
+/* ctl-config.c */
+gboolean ctl_load_config(Ctl *ctl, gboolean tolerate_invalid, GError **error);
+gboolean ctl_open_store(Ctl *ctl, GError **error);
+void ctl_clear(Ctl *ctl);
+int ctl_cmd_init(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_config_check(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_modules(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_version(Ctl *ctl, char **args, GError **error);
+
+/* ctl-entities.c */
+int ctl_cmd_user_add(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_user_del(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_user_passwd(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_user_list(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_user_show(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_user_enable(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_user_disable(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_domain_add(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_domain_del(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_domain_list(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_mapping_add(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_mapping_del(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_mapping_list(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_list_add(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_list_del(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_list_members(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_list_list(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_loginaudit(Ctl *ctl, char **args, GError **error);
+
+/* A lower-case ASCII (IDNA) copy of a domain name, or NULL with
+ * CTL_ERROR_DATA. */
+char *ctl_check_domain(const char *name, GError **error);
+
+/* ctl-output.c */
+int ctl_exit_code(const GError *error);
+void ctl_print_error(const GError *error);
+void ctl_warn(const char *format, ...) G_GNUC_PRINTF(1, 2);
+char *ctl_format_time(gint64 unix_time);
+
+/* A JSON writer for --json: compact, always valid UTF-8, never translated. */
+typedef struct _CtlJson CtlJson;
+CtlJson *ctl_json_new(void);
+void ctl_json_free(CtlJson *json);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlJson, ctl_json_free)
+void ctl_json_begin_object(CtlJson *json);
+void ctl_json_end_object(CtlJson *json);
+void ctl_json_begin_array(CtlJson *json);
+void ctl_json_end_array(CtlJson *json);
+void ctl_json_key(CtlJson *json, const char *key);
+void ctl_json_string(CtlJson *json, const char *value); /* NULL: null */
+void ctl_json_int(CtlJson *json, gint64 value);
+void ctl_json_bool(CtlJson *json, gboolean value);
+void ctl_json_null(CtlJson *json);
+/* Writes the document and a newline to stdout. */
+gboolean ctl_json_print(CtlJson *json, GError **error);
+/* For tests and callers that need the text. */
+const char *ctl_json_get_text(CtlJson *json);
+void ctl_json_append_escaped(GString *out, const char *text);
+
+/* An aligned text table for plain output. Cells are made printable. */
+typedef struct _CtlTable CtlTable;
+CtlTable *ctl_table_new(guint n_columns, const char *first_header, ...);
+void ctl_table_free(CtlTable *table);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlTable, ctl_table_free)
+void ctl_table_add_row(CtlTable *table, const char *first_cell, ...);
+void ctl_table_print(CtlTable *table);
+
+/* Key/value lines ("Name:      alice") for `show` commands. */
+void ctl_print_fields(const char *const *labels, const char *const *values, guint n);
+
+/* Printable copy of untrusted text: control characters and invalid
+ * UTF-8 become '?', so a name cannot move the cursor of a terminal. */
+char *ctl_printable(const char *text);
