@@ -955,6 +955,37 @@ ctl_cmd_list_list(Ctl *ctl, char **args, GError **error)
 
 /* Login audit ----------------------------------------------------------- */
 
+/* The canonical text of an address, the form the server records. */
+static char *
+canonical_ip(const char *text, GError **error)
+{
+    g_autoptr(GInetAddress) address = g_inet_address_new_from_string(text);
+    if (address == NULL) {
+        g_autofree char *shown = ctl_printable(text);
+        g_set_error(error, CTL_ERROR, CTL_ERROR_DATA,
+                    _("Invalid address “%s”: give an IPv4 or IPv6 address such as 192.0.2.1."),
+                    shown);
+        return NULL;
+    }
+    return g_inet_address_to_string(address);
+}
+
+int
+ctl_cmd_unlock(Ctl *ctl, char **args, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autofree char *ip = canonical_ip(args[0], error);
+
+    if (ip == NULL || !ctl_open_store(ctl, error))
+        return -1;
+    if (!store_lockout_clear(ctl->conn, ip, &local)) {
+        set_store_error(error, local);
+        return -1;
+    }
+    g_print(_("Address %s is no longer locked out.\n"), ip);
+    return 0;
+}
+
 int
 ctl_cmd_loginaudit(Ctl *ctl, char **args, GError **error)
 {
@@ -970,19 +1001,8 @@ ctl_cmd_loginaudit(Ctl *ctl, char **args, GError **error)
                     _("Invalid --limit %d: give a number from 1 to 100000."), limit);
         return -1;
     }
-    if (ctl_options.ip != NULL) {
-        g_autoptr(GInetAddress) address = g_inet_address_new_from_string(ctl_options.ip);
-        if (address == NULL) {
-            g_autofree char *shown = ctl_printable(ctl_options.ip);
-            g_set_error(error, CTL_ERROR, CTL_ERROR_DATA,
-                        _("Invalid address “%s”: give an IPv4 or IPv6 address such as "
-                          "192.0.2.1."),
-                        shown);
-            return -1;
-        }
-        /* The canonical text, the form the server records. */
-        ip = g_inet_address_to_string(address);
-    }
+    if (ctl_options.ip != NULL && (ip = canonical_ip(ctl_options.ip, error)) == NULL)
+        return -1;
     if (!ctl_open_store(ctl, error))
         return -1;
     g_autoptr(GPtrArray) rows = store_login_audit_list(ctl->conn, ip, limit, &local);

@@ -81,6 +81,7 @@ int ctl_cmd_list_del(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_list_members(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_list_list(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_loginaudit(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_unlock(Ctl *ctl, char **args, GError **error);
 
 /* A lower-case ASCII (IDNA) copy of a domain name, or NULL with
  * CTL_ERROR_DATA. */

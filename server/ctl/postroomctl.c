@@ -110,6 +110,8 @@ static const CtlCommand commands[] = {
     { "list list", "", N_("List the lists"), 0, 0, NULL, TRUE, ctl_cmd_list_list },
     { "loginaudit", "", N_("Show login attempts and lockouts"), 0, 0, loginaudit_entries, TRUE,
       ctl_cmd_loginaudit },
+    { "unlock", N_("ADDRESS"), N_("Clear the login lockout of a client address"), 1, 1, NULL,
+      TRUE, ctl_cmd_unlock },
     { "modules", "", N_("List the installed modules and the refused module files"), 0, 0, NULL,
       FALSE, ctl_cmd_modules },
     { "version", "", N_("Show the version"), 0, 0, NULL, FALSE, ctl_cmd_version },

@@ -523,6 +523,13 @@ class TestDomainsMappingsLists(CtlTestCase):
         self.assertIn("bad-password", r.stdout)
         # A name cannot send escape sequences to the administrator's terminal.
         self.assertNotIn("\x1b", r.stdout)
+        # The administrator lifts the lockout; the audit rows stay.
+        self.assertIn("no longer locked out", self.ok("unlock", "192.0.2.7").stdout)
+        audit = self.json("loginaudit", "--ip", "192.0.2.7")
+        self.assertIs(audit["locked"], False)
+        self.assertEqual(len(audit["entries"]), 2)
+        self.fails(EX_DATAERR, "unlock", "not-an-ip")
+        self.fails(EX_USAGE, "unlock")
 
 
 class TestModules(CtlTestCase):
