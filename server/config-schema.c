@@ -54,7 +54,7 @@ static const PrSettingSpec host_schema[] = {
     { "auth", "password_scheme", PR_SETTING_ENUM, "yescrypt", 0, 0, scheme_choices,
       N_("Hash used for new passwords") },
     { "log", "dir", PR_SETTING_PATH, "", 0, 0, NULL,
-      N_("Directory of the log files (empty: logs in data_dir)") },
+      N_("Directory of the log files (empty: the logs directory in data_dir)"), RELOAD },
     { "log", "level", PR_SETTING_ENUM, "info", 0, 0, level_choices,
       N_("Most verbose level written"), RELOAD },
     { "log", "max_size", PR_SETTING_SIZE, "10M", 4096, 0, NULL,
@@ -78,7 +78,7 @@ static const PrSettingSpec service_schema[] = {
       N_("Seconds of silence before a client is disconnected (0: the protocol's default)"),
       RELOAD },
     { NULL, "require_tls_for_auth", PR_SETTING_BOOL, "false", 0, 0, NULL,
-      N_("Refuse authentication on connections that are not encrypted") },
+      N_("Refuse authentication on connections that are not encrypted"), RELOAD },
     { NULL }
 };
 

@@ -387,6 +387,32 @@ config_validate(Config *config, GPtrArray *schemas, GError **error)
     return TRUE;
 }
 
+GPtrArray *
+config_keep_static(Config *fresh, Config *old)
+{
+    GPtrArray *kept = g_ptr_array_new_with_free_func(g_free);
+    GHashTableIter it;
+    gpointer name, value;
+
+    g_hash_table_iter_init(&it, fresh->known);
+    while (g_hash_table_iter_next(&it, &name, &value)) {
+        const KnownKey *known = value;
+        if (known->spec->flags & PR_SETTING_FLAG_RELOADABLE)
+            continue;
+        g_auto(GStrv) parts = g_strsplit(name, "\n", 2);
+        g_autofree char *was = g_key_file_get_value(old->merged, parts[0], parts[1], NULL);
+        g_autofree char *now = g_key_file_get_value(fresh->merged, parts[0], parts[1], NULL);
+        if (g_strcmp0(was, now) == 0)
+            continue;
+        if (was != NULL)
+            g_key_file_set_value(fresh->merged, parts[0], parts[1], was);
+        else
+            g_key_file_remove_key(fresh->merged, parts[0], parts[1], NULL);
+        g_ptr_array_add(kept, g_strdup_printf("[%s] %s", parts[0], parts[1]));
+    }
+    return kept;
+}
+
 static const PrSettingSpec *
 lookup_spec(Config *config, const char *group, const char *key)
 {

@@ -47,6 +47,12 @@ const char *config_get_path(Config *config);
  * ConfigSchema*). Errors name the file, line, group, key and owner. */
 gboolean config_validate(Config *config, GPtrArray *schemas, GError **error);
 
+/* After a reload: for every validated key without PR_SETTING_FLAG_RELOADABLE
+ * whose value differs between @old and @fresh, puts the old value back into
+ * @fresh, so a setting that needs a restart never half-applies. Returns the
+ * "[group] key" names that were kept (free with g_ptr_array_unref). */
+GPtrArray *config_keep_static(Config *fresh, Config *old);
+
 /* Values: the file's value, else the schema default, else NULL/0/FALSE.
  * Only valid after config_validate(). */
 const char *config_get_string(Config *config, const char *group, const char *key);

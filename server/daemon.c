@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sysexits.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "module-loader.h"
 #include "privileges.h"
+#include "store/spool.h"
 #include "tls.h"
 
 /* postroomd: read and check the configuration, open the enabled modules,
@@ -35,36 +37,23 @@ typedef struct {
     TlsContext *tls;
     GMainLoop *loop;
     int ready_fd; /* the waiting parent when daemonised, else -1 */
+    gboolean foreground;
+    gboolean logging; /* log_setup() done: errors go through the log */
 } Daemon;
 
 static void
 fail(Daemon *d, int code, const char *message)
 {
+    if (d->logging)
+        g_critical("%s", message); /* the log files, and stderr in the foreground */
     if (d->ready_fd >= 0) {
         if (write(d->ready_fd, message, strlen(message)) < 0) {
             /* the parent is gone; nothing else to tell */
         }
-    } else {
+    } else if (!d->logging || !d->foreground) {
         fprintf(stderr, "postroomd: %s\n", message);
     }
-    g_critical("%s", message);
     exit(code);
-}
-
-static GPtrArray *
-build_schemas(GPtrArray *modules)
-{
-    GPtrArray *schemas = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < modules->len; i++) {
-        PrModule *m = modules->pdata[i];
-        ConfigSchema *schema = g_new0(ConfigSchema, 1);
-        schema->owner = m->name;
-        schema->owner_group = m->name;
-        schema->specs = m->desc->settings;
-        schema->services = m->desc->services;
-        g_ptr_array_add(schemas, schema);
-    }
-    return schemas;
 }
 
 static uid_t
@@ -78,34 +67,6 @@ service_uid(Config *config)
     return uid;
 }
 
-/* Enabled modules come from the scan when they passed it; otherwise they
- * are opened again to get the precise reason for the refusal. */
-static GPtrArray *
-open_enabled(Daemon *d, GError **error)
-{
-    const char *dir = config_get_string(d->config, "server", "module_dir");
-    g_auto(GStrv) names = config_get_strv(d->config, "modules", "enabled");
-    g_autoptr(GPtrArray) chosen = g_ptr_array_new();
-
-    for (int i = 0; names[i] != NULL; i++) {
-        PrModule *found = NULL;
-        for (guint m = 0; m < d->available->len && found == NULL; m++) {
-            PrModule *candidate = d->available->pdata[m];
-            if (strcmp(candidate->name, names[i]) == 0)
-                found = candidate;
-        }
-        if (found == NULL) {
-            found = loader_open(dir, names[i], service_uid(d->config), error);
-            if (found == NULL)
-                return NULL;
-            g_ptr_array_add(d->available, found);
-        }
-        if (!g_ptr_array_find(chosen, found, NULL))
-            g_ptr_array_add(chosen, found);
-    }
-    return loader_sort(chosen, error);
-}
-
 static gboolean
 load_configuration(Daemon *d, GError **error)
 {
@@ -117,10 +78,10 @@ load_configuration(Daemon *d, GError **error)
     d->available = loader_scan(dir, service_uid(d->config), problems);
     for (guint i = 0; i < problems->len; i++)
         g_debug("%s", (char *)problems->pdata[i]);
-    d->schemas = build_schemas(d->available);
+    d->schemas = loader_schemas(d->available);
     if (!config_validate(d->config, d->schemas, error))
         return FALSE;
-    d->enabled = open_enabled(d, error);
+    d->enabled = loader_open_enabled(d->config, d->available, service_uid(d->config), error);
     return d->enabled != NULL;
 }
 
@@ -160,6 +121,24 @@ log_settings_from_config(Config *config, LogSettings *out, char **dir_out, gbool
     out->to_stderr = foreground;
 }
 
+/* The service user writes (and rotates) the logs after privileges are
+ * dropped, so a directory created here must become theirs. */
+static void
+prepare_log_dir(Daemon *d, const char *dir)
+{
+    uid_t uid;
+    gid_t gid;
+    gboolean existed = g_file_test(dir, G_FILE_TEST_IS_DIR);
+
+    if (g_mkdir_with_parents(dir, 0750) != 0)
+        return; /* log files then fail to open; stderr and the journal still work */
+    if (!existed && geteuid() == 0 &&
+        privileges_lookup(config_get_string(d->config, "server", "user"),
+                          config_get_string(d->config, "server", "group"), &uid, &gid, NULL) &&
+        uid != 0 && chown(dir, uid, gid) != 0)
+        g_printerr("postroomd: cannot hand %s to the service user: %s\n", dir, g_strerror(errno));
+}
+
 static gboolean
 reload_cb(gpointer data)
 {
@@ -169,7 +148,14 @@ reload_cb(gpointer data)
 
     g_message(_("reloading the configuration from %s"), d->config_path);
     if (config == NULL || !config_validate(config, d->schemas, &error) ||
-        !listeners_reconfigure(d->host, config, &error)) {
+        !listeners_check(config, d->enabled, d->tls != NULL, &error)) {
+        g_warning(_("configuration not reloaded: %s"), error->message);
+        return G_SOURCE_CONTINUE;
+    }
+    g_autoptr(GPtrArray) kept = config_keep_static(config, d->config);
+    for (guint i = 0; i < kept->len; i++)
+        g_warning(_("%s changed; restart postroomd to apply it"), (char *)kept->pdata[i]);
+    if (!listeners_reconfigure(d->host, config, &error)) {
         g_warning(_("configuration not reloaded: %s"), error->message);
         return G_SOURCE_CONTINUE;
     }
@@ -182,14 +168,9 @@ reload_cb(gpointer data)
     }
     g_autofree char *log_dir = NULL;
     LogSettings log = { 0 };
-    log_settings_from_config(config, &log, &log_dir, isatty(STDERR_FILENO) || d->ready_fd < 0);
+    log_settings_from_config(config, &log, &log_dir, d->foreground);
     log_reconfigure(&log);
     auth_policy_from_config(&d->host->auth_policy, config);
-
-    g_auto(GStrv) old_modules = config_get_strv(d->host->config, "modules", "enabled");
-    g_auto(GStrv) new_modules = config_get_strv(config, "modules", "enabled");
-    if (!g_strv_equal((const char *const *)old_modules, (const char *const *)new_modules))
-        g_warning(_("[modules] enabled= changed; restart postroomd to apply it"));
 
     config_unref(d->host->config);
     d->host->config = config_ref(config);
@@ -301,7 +282,9 @@ _pr_daemon_main(int argc, char **argv)
         return 0;
     }
     d.config_path = config_path != NULL ? config_path : g_strdup(SYSCONFDIR "/postroomd.conf");
-    if (!load_configuration(&d, &error) || !setup_tls(&d, &error))
+    d.foreground = foreground;
+    if (!load_configuration(&d, &error) || !setup_tls(&d, &error) ||
+        !listeners_check(d.config, d.enabled, d.tls != NULL, &error))
         fail(&d, EX_CONFIG, error->message);
     if (check) {
         printf("%s\n", _("configuration OK"));
@@ -316,8 +299,9 @@ _pr_daemon_main(int argc, char **argv)
     g_autofree char *log_dir = NULL;
     LogSettings log = { 0 };
     log_settings_from_config(d.config, &log, &log_dir, foreground);
-    g_mkdir_with_parents(log_dir, 0750);
+    prepare_log_dir(&d, log_dir);
     log_setup(&log);
+    d.logging = TRUE;
 
     d.host = host_new(d.config);
     d.host->tls = d.tls;
@@ -337,6 +321,10 @@ _pr_daemon_main(int argc, char **argv)
             _("cannot open the store: %s (run “postroomctl init” first?)"), error->message);
         fail(&d, EX_UNAVAILABLE, msg);
     }
+    g_autofree char *spool = g_build_filename(d.host->data_dir, "spool", NULL);
+    guint leftovers = spool_cleanup(spool, NULL);
+    if (leftovers > 0)
+        g_info("removed %u unfinished spool files left by a crash", leftovers);
     if (!loader_init_all(d.enabled, d.host, &error) || !listeners_start(d.host, &error))
         fail(&d, EX_SOFTWARE, error->message);
     housekeeping_start(d.host);

@@ -111,6 +111,8 @@ service_new(const char *name)
     return service;
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Service, service_free)
+
 static gboolean
 service_configure(Service *service, Config *config, GError **error)
 {
@@ -151,32 +153,77 @@ host_configure(PrHost *host, Config *config, GError **error)
 }
 
 gboolean
+listeners_check(Config *config, GPtrArray *modules, gboolean tls_configured, GError **error)
+{
+    g_auto(GStrv) global = config_get_strv(config, "access", "rules");
+    g_autoptr(GError) local = NULL;
+    g_autoptr(AccessRules) rules = access_rules_parse(global, &local);
+    if (rules == NULL) {
+        g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID, "%s: [access] rules: %s",
+                    config_get_path(config), local->message);
+        return FALSE;
+    }
+    for (guint m = 0; m < modules->len; m++) {
+        PrModule *module = modules->pdata[m];
+        for (int s = 0; module->desc->services != NULL && module->desc->services[s]; s++) {
+            const char *name = module->desc->services[s];
+            g_autoptr(Service) service = service_new(name);
+            if (!service_configure(service, config, error))
+                return FALSE;
+            if (service->require_tls_for_auth && !tls_configured) {
+                g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID,
+                            _("[%s] require_tls_for_auth=true needs [tls] certificate= and "
+                              "key="),
+                            name);
+                return FALSE;
+            }
+            g_auto(GStrv) listen = config_get_strv(config, name, "listen");
+            if (listen[0] == NULL) {
+                g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID,
+                            _("service %s (module %s) has no listen= addresses; add for "
+                              "example “listen=0.0.0.0:PORT” to [%s]"),
+                            name, module->name, name);
+                return FALSE;
+            }
+            for (int i = 0; listen[i] != NULL; i++) {
+                g_autoptr(GSocketAddress) address = NULL;
+                gboolean tls;
+                if (!parse_listen(listen[i], &address, &tls, error)) {
+                    g_prefix_error(error, "[%s] listen: ", name);
+                    return FALSE;
+                }
+                if (tls && !tls_configured) {
+                    g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID,
+                                _("[%s] listen=%s asks for TLS, but [tls] certificate= and "
+                                  "key= are not set"),
+                                name, listen[i]);
+                    return FALSE;
+                }
+            }
+        }
+    }
+    return TRUE;
+}
+
+gboolean
 listeners_bind(PrHost *host, GPtrArray *modules, GError **error)
 {
-    if (!host_configure(host, host->config, error))
+    if (!listeners_check(host->config, modules, host->tls != NULL, error) ||
+        !host_configure(host, host->config, error))
         return FALSE;
     for (guint m = 0; m < modules->len; m++) {
         PrModule *module = modules->pdata[m];
         for (int s = 0; module->desc->services != NULL && module->desc->services[s]; s++) {
             Service *service = service_new(module->desc->services[s]);
             g_ptr_array_add(host->services_listening, service);
-            if (!service_configure(service, host->config, error))
-                return FALSE;
+            service_configure(service, host->config, NULL);
 
             g_auto(GStrv) listen = config_get_strv(host->config, service->name, "listen");
             for (int i = 0; listen[i] != NULL; i++) {
                 g_autoptr(GSocketAddress) address = NULL;
                 g_autoptr(GError) local = NULL;
                 gboolean tls;
-                if (!parse_listen(listen[i], &address, &tls, error))
-                    return FALSE;
-                if (tls && host->tls == NULL) {
-                    g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID,
-                                _("[%s] listen=%s asks for TLS, but [tls] certificate= and "
-                                  "key= are not set"),
-                                service->name, listen[i]);
-                    return FALSE;
-                }
+                parse_listen(listen[i], &address, &tls, NULL);
                 GSocket *sock = bind_socket(address, &local);
                 if (sock == NULL) {
                     g_set_error(error, G_IO_ERROR, local->code,
@@ -296,20 +343,6 @@ listeners_start(PrHost *host, GError **error)
         if (service->protocol == NULL) {
             g_set_error(error, PR_MODULE_ERROR, PR_MODULE_ERROR_INIT,
                         _("no module registered a protocol for service %s"), service->name);
-            return FALSE;
-        }
-        if (service->addresses->len == 0) {
-            guint port = service->protocol->protocol->default_port;
-            g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID,
-                        _("service %s has no listen= addresses; add for example "
-                          "“listen=0.0.0.0:%u” to [%s]"),
-                        service->name, port > 0 ? port : 10000, service->name);
-            return FALSE;
-        }
-        if (service->require_tls_for_auth && host->tls == NULL) {
-            g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID,
-                        _("[%s] require_tls_for_auth=true needs [tls] certificate= and key="),
-                        service->name);
             return FALSE;
         }
         for (guint a = 0; a < service->addresses->len; a++) {

@@ -22,6 +22,11 @@ typedef struct {
     GHashTable *conns_per_ip;   /* ip -> count */
 } Service;
 
+/* Checks the listen= and access= settings of every service of @modules
+ * (PrModule*) and the global rules, without binding anything: what
+ * `postroomd --check` and `postroomctl config check` report. */
+gboolean listeners_check(Config *config, GPtrArray *modules, gboolean tls_configured,
+                         GError **error);
 /* Binds the listen= addresses of every service of @modules (PrModule*). */
 gboolean listeners_bind(PrHost *host, GPtrArray *modules, GError **error);
 /* Attaches the protocols registered during init and starts accepting. */

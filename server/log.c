@@ -120,8 +120,6 @@ writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer u
 {
     const char *message = NULL, *domain = NULL, *channel = NULL, *event = NULL;
 
-    if (!level_enabled(level) && !((level & G_LOG_LEVEL_DEBUG) && g_getenv("G_MESSAGES_DEBUG")))
-        return G_LOG_WRITER_HANDLED;
     for (gsize i = 0; i < n_fields; i++) {
         if (fields[i].length >= 0)
             continue; /* binary fields are not ours */
@@ -134,6 +132,13 @@ writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer u
         else if (strcmp(fields[i].key, "PR_EVENT") == 0)
             event = fields[i].value;
     }
+    /* Security events reach security.log whatever the level. */
+    gboolean security = channel != NULL && strcmp(channel, "security") == 0;
+    gboolean enabled =
+        level_enabled(level) || ((level & G_LOG_LEVEL_DEBUG) && g_getenv("G_MESSAGES_DEBUG"));
+    if (!enabled && !security)
+        return G_LOG_WRITER_HANDLED;
+
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
     g_autofree char *line = g_strdup_printf("%s %s %s: %s%s%s%s\n", stamp, level_name(level),
@@ -143,14 +148,16 @@ writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer u
                                             message != NULL ? message : "");
 
     g_mutex_lock(&log_lock);
-    if (state.journal)
-        g_log_writer_journald(level, fields, n_fields, NULL);
-    else if (state.to_stderr)
-        fputs(line, stderr);
-    write_line(FILE_MAIN, line);
-    if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) != 0)
-        write_line(FILE_ERRORS, line);
-    if (channel != NULL && strcmp(channel, "security") == 0)
+    if (enabled) {
+        if (state.journal)
+            g_log_writer_journald(level, fields, n_fields, NULL);
+        else if (state.to_stderr)
+            fputs(line, stderr);
+        write_line(FILE_MAIN, line);
+        if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) != 0)
+            write_line(FILE_ERRORS, line);
+    }
+    if (security)
         write_line(FILE_SECURITY, line);
     g_mutex_unlock(&log_lock);
 

@@ -232,6 +232,48 @@ loader_scan(const char *dir, uid_t allowed_uid, GPtrArray *problems)
     return modules;
 }
 
+GPtrArray *
+loader_schemas(GPtrArray *modules)
+{
+    GPtrArray *schemas = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < modules->len; i++) {
+        PrModule *m = modules->pdata[i];
+        ConfigSchema *schema = g_new0(ConfigSchema, 1);
+        schema->owner = m->name;
+        schema->owner_group = m->name;
+        schema->specs = m->desc->settings;
+        schema->services = m->desc->services;
+        g_ptr_array_add(schemas, schema);
+    }
+    return schemas;
+}
+
+GPtrArray *
+loader_open_enabled(Config *config, GPtrArray *available, uid_t allowed_uid, GError **error)
+{
+    const char *dir = config_get_string(config, "server", "module_dir");
+    g_auto(GStrv) names = config_get_strv(config, "modules", "enabled");
+    g_autoptr(GPtrArray) chosen = g_ptr_array_new();
+
+    for (int i = 0; names[i] != NULL; i++) {
+        PrModule *found = NULL;
+        for (guint m = 0; m < available->len && found == NULL; m++) {
+            PrModule *candidate = available->pdata[m];
+            if (strcmp(candidate->name, names[i]) == 0)
+                found = candidate;
+        }
+        if (found == NULL) {
+            found = loader_open(dir, names[i], allowed_uid, error);
+            if (found == NULL)
+                return NULL;
+            g_ptr_array_add(available, found);
+        }
+        if (!g_ptr_array_find(chosen, found, NULL))
+            g_ptr_array_add(chosen, found);
+    }
+    return loader_sort(chosen, error);
+}
+
 /* Depth-first topological sort; "visiting" marks the current path so a
  * cycle can be reported with every module on it. */
 typedef struct {

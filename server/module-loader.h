@@ -47,6 +47,17 @@ gboolean loader_check_desc(const PrModuleDesc *desc, const char *expected_name, 
  * Files that fail are reported in @problems (char*), not fatal. */
 GPtrArray *loader_scan(const char *dir, uid_t allowed_uid, GPtrArray *problems);
 
+/* The settings schemas (ConfigSchema*, owned by the array) of @modules;
+ * they point into the modules' descriptors. */
+GPtrArray *loader_schemas(GPtrArray *modules);
+
+/* The modules named in [modules] enabled=, in dependency order, taken from
+ * @available (a loader_scan() result) or opened again to report why one was
+ * refused. The array borrows the modules; any opened here are appended to
+ * @available, which owns them. */
+GPtrArray *loader_open_enabled(Config *config, GPtrArray *available, uid_t allowed_uid,
+                               GError **error);
+
 /* Orders @modules (PrModule*) so that each follows what it requires. */
 GPtrArray *loader_sort(GPtrArray *modules, GError **error);
 

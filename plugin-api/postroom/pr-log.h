@@ -10,7 +10,7 @@
  * Modules log with GLib's structured logging under their own domain
  * (`G_LOG_DOMAIN "postroom-<name>"`): g_debug(), g_info(), g_message(),
  * g_warning(). The host writes to stderr (foreground), the journal (under
- * systemd) and the administrator's files in `[server] log_dir`: `main.log`
+ * systemd) and the administrator's files in `[log] dir`: `main.log`
  * (everything at info and above), `errors.log` (warnings and worse) and
  * `security.log` (messages on the security channel). Events an administrator
  * acts on carry a stable, untranslated `PR_EVENT` code.

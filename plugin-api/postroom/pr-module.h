@@ -62,7 +62,9 @@ typedef enum {
 /**
  * PrSettingFlags:
  * @PR_SETTING_FLAG_NONE: no flags
- * @PR_SETTING_FLAG_RELOADABLE: the new value applies on SIGHUP without a restart
+ * @PR_SETTING_FLAG_RELOADABLE: the new value applies on SIGHUP; without this
+ *   flag a changed value keeps its old value until the next restart (and
+ *   the host says so in the log)
  * @PR_SETTING_FLAG_SECRET: never printed (passwords)
  */
 typedef enum {
@@ -81,7 +83,7 @@ typedef enum {
  * @min: lower bound for INT, SIZE and DURATION
  * @max: upper bound for INT, SIZE and DURATION (0 = no upper bound)
  * @choices: %NULL-terminated allowed values for ENUM
- * @description: one line for `postroomctl config check --describe`, marked N_()
+ * @description: one line for the documentation, marked N_()
  * @flags: #PrSettingFlags
  * @reserved: must be zero
  *

@@ -173,7 +173,8 @@ typedef enum {
  * @struct_size: sizeof (PrLineProtocol)
  * @name: the service this protocol serves; one of the module's
  *   #PrModuleDesc.services, hence also its config group
- * @default_port: used when the service has no `listen=` setting (0 = none)
+ * @default_port: the protocol's well-known port (0 = none), for documentation
+ *   and tools; the host listens only where `listen=` tells it to
  * @max_line: the longest accepted line in bytes, line end included
  *   (POP3 255 by RFC 2449, SMTP 512 by RFC 5321)
  * @line_end: #PrLineEndPolicy

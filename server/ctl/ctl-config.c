@@ -12,12 +12,9 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
-#include "module-loader.h"
 #include "store/store-ops.h"
 
 /* A module without settings still owns its service groups. */
-static const PrSettingSpec no_settings[] = { { NULL } };
-
 static uid_t
 service_uid(Config *config)
 {
@@ -51,20 +48,7 @@ ctl_load_config(Ctl *ctl, gboolean tolerate_invalid, GError **error)
 
     /* The schemas point into the modules' descriptors and names, which stay
      * loaded until ctl_clear(), after the configuration is released. */
-    g_autoptr(GPtrArray) schemas = g_ptr_array_new_with_free_func(g_free);
-    ConfigSchema *host = g_new0(ConfigSchema, 1);
-    host->owner = "host";
-    host->specs = config_host_schema();
-    g_ptr_array_add(schemas, host);
-    for (guint i = 0; i < ctl->modules->len; i++) {
-        PrModule *module = ctl->modules->pdata[i];
-        ConfigSchema *schema = g_new0(ConfigSchema, 1);
-        schema->owner = module->desc->name;
-        schema->owner_group = module->desc->name;
-        schema->specs = module->desc->settings != NULL ? module->desc->settings : no_settings;
-        schema->services = module->desc->services;
-        g_ptr_array_add(schemas, schema);
-    }
+    g_autoptr(GPtrArray) schemas = loader_schemas(ctl->modules);
 
     if (!config_validate(ctl->config, schemas, &local)) {
         if (!tolerate_invalid) {
@@ -361,6 +345,13 @@ ctl_cmd_config_check(Ctl *ctl, char **args, GError **error)
     StoreSettings settings = { 0 };
 
     if (!ctl_load_config(ctl, FALSE, error))
+        return -1;
+    /* What postroomd checks before it binds anything. */
+    g_autoptr(GPtrArray) enabled =
+        loader_open_enabled(ctl->config, ctl->modules, service_uid(ctl->config), error);
+    const char *cert = config_get_string(ctl->config, "tls", "certificate");
+    if (enabled == NULL || !listeners_check(ctl->config, enabled, cert != NULL && *cert != '\0',
+                                            error))
         return -1;
     if (!store_settings_from_config(&settings, ctl->config, error))
         return -1;

@@ -7,6 +7,8 @@
 #include <sysexits.h>
 
 #include "config.h"
+#include "listener.h"
+#include "module-loader.h"
 #include "store/store.h"
 
 /* Errors of the tool itself; each code is one sysexits(3) class. */

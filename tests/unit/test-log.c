@@ -45,6 +45,24 @@ test_channels(void)
 }
 
 static void
+test_security_whatever_the_level(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("pr-log-XXXXXX", NULL);
+    LogSettings settings = { .dir = dir, .max_size = 1024 * 1024, .level = G_LOG_LEVEL_CRITICAL };
+
+    g_test_summary("At level error, security events still reach security.log (and nothing "
+                   "else is written)");
+    log_setup(&settings);
+    g_message("ordinary message");
+    pr_log_security("TEST_EVENT", "a lockout");
+    log_shutdown();
+    g_autofree char *main_log = read_file(dir, "main.log");
+    g_autofree char *security = read_file(dir, "security.log");
+    g_assert_cmpstr(main_log, ==, "");
+    g_assert_nonnull(strstr(security, "[TEST_EVENT] a lockout"));
+}
+
+static void
 test_rotation(void)
 {
     g_autofree char *dir = g_dir_make_tmp("pr-log-XXXXXX", NULL);
@@ -74,6 +92,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
     g_test_add_func("/log/channels", test_channels);
+    g_test_add_func("/log/security-whatever-the-level", test_security_whatever_the_level);
     g_test_add_func("/log/rotation", test_rotation);
     return g_test_run();
 }
