@@ -30,6 +30,22 @@ access_rules_free(AccessRules *rules)
     g_free(rules);
 }
 
+/* "ADDRESS" or "ADDRESS/PREFIX". The prefix is checked here: GLib would
+ * answer an out-of-range length with a GObject warning, not an error. */
+static GInetAddressMask *
+parse_range(const char *text)
+{
+    g_auto(GStrv) parts = g_strsplit(text, "/", 2);
+    g_autoptr(GInetAddress) address = g_inet_address_new_from_string(parts[0]);
+    if (address == NULL)
+        return NULL;
+    guint64 bits = g_inet_address_get_native_size(address) * 8;
+    guint64 length = bits;
+    if (parts[1] != NULL && !g_ascii_string_to_unsigned(parts[1], 10, 0, bits, &length, NULL))
+        return NULL;
+    return g_inet_address_mask_new(address, (guint)length, NULL);
+}
+
 AccessRules *
 access_rules_parse(char **items, GError **error)
 {
@@ -65,8 +81,7 @@ access_rules_parse(char **items, GError **error)
             return NULL;
         }
         if (g_ascii_strcasecmp(tok[1], "any") != 0) {
-            g_autoptr(GError) local = NULL;
-            rule.mask = g_inet_address_mask_new_from_string(tok[1], &local);
+            rule.mask = parse_range(tok[1]);
             if (rule.mask == NULL) {
                 g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                             _("invalid access rule “%s”: “%s” is not an address or "

@@ -367,6 +367,7 @@ loader_init_all(GPtrArray *sorted, PrHost *host, GError **error)
                 host_forget_module(host, done);
                 pr_module_set_data(done, NULL, NULL);
                 done->initialised = FALSE;
+                g_ptr_array_remove(host->modules, done);
             }
             return FALSE;
         }

@@ -67,7 +67,8 @@ pr_host_add_line_protocol(PrHost *host, PrModule *self, const PrLineProtocol *p,
     const char *problem = NULL;
     if (p->struct_size < G_STRUCT_OFFSET(PrLineProtocol, reserved))
         problem = "struct_size";
-    else if (p->name == NULL || !g_strv_contains(self->desc->services, p->name))
+    else if (p->name == NULL || self->desc->services == NULL ||
+             !g_strv_contains(self->desc->services, p->name))
         problem = "name (it must be one of the module's services)";
     else if (p->max_line < 16)
         problem = "max_line";
