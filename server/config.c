@@ -3,7 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
-G_DEFINE_QUARK(pr-config-error-quark, pr_config_error)
+G_DEFINE_QUARK(pr - config - error - quark, pr_config_error)
 
 typedef struct {
     char *path;
@@ -325,10 +325,12 @@ config_file_validate(Config *config, ConfigFile *file, GError **error)
         const char *owner = g_hash_table_lookup(config->owners, group);
 
         if (owner == NULL) {
+            /* GKeyFile accepts names that are not UTF-8; messages must be. */
+            g_autofree char *shown = g_utf8_make_valid(group, -1);
             g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_UNKNOWN,
                         _("%s:%d: unknown group [%s]: no installed module uses it; check the "
                           "spelling or install the module that provides it"),
-                        file->path, config_file_find_line(file, group, NULL), group);
+                        file->path, config_file_find_line(file, group, NULL), shown);
             return FALSE;
         }
         g_auto(GStrv) keys = g_key_file_get_keys(file->keyfile, group, NULL, NULL);
@@ -337,10 +339,11 @@ config_file_validate(Config *config, ConfigFile *file, GError **error)
             int line = config_file_find_line(file, group, keys[k]);
             KnownKey *known = g_hash_table_lookup(config->known, name);
             if (known == NULL) {
+                g_autofree char *shown = g_utf8_make_valid(keys[k], -1);
                 g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_UNKNOWN,
                             _("%s:%d: unknown key “%s” in group [%s] (settings of %s); see "
                               "postroomd.conf(5) for the valid keys"),
-                            file->path, line, keys[k], group, owner);
+                            file->path, line, shown, group, owner);
                 return FALSE;
             }
             g_autoptr(GError) local = NULL;

@@ -7,6 +7,7 @@
 
 #include "hooks.h"
 #include "line-reader.h"
+#include "poller.h"
 #include "tls.h"
 
 /* One client connection: a bounded line reader, a command dispatcher that
@@ -18,8 +19,8 @@
 
 /* Stop reading while this much output waits: a client that pipelines
  * commands but does not read replies cannot grow our memory. */
-#define OUTPUT_HIGH_WATER (256 * 1024)
-#define DEFAULT_IDLE_TIMEOUT 600
+#define OUTPUT_HIGH_WATER        (256 * 1024)
+#define DEFAULT_IDLE_TIMEOUT     600
 #define DEFAULT_MAX_BAD_COMMANDS 10
 
 struct _PrConnection {
@@ -32,8 +33,8 @@ struct _PrConnection {
     GIOStream *stream; /* base, or the TLS connection over it */
     GPollableInputStream *in;
     GOutputStream *out;
-    GSource *read_source;
-    GSource *timer;
+    PollerWatch *watch;   /* reading: the socket is in the poller */
+    GSource *read_again;  /* a read attempt the poller cannot signal (TLS) */
     gint64 last_activity; /* monotonic µs */
     guint idle_timeout;   /* seconds */
     LineReader *reader;
@@ -52,12 +53,13 @@ struct _PrConnection {
     gboolean trusted;
     gboolean counted;
     gboolean greeted;
-    gboolean suspended;  /* a handler went asynchronous */
+    gboolean suspended; /* a handler went asynchronous */
     gboolean in_dispatch;
     gboolean in_handler;
     gboolean resumed_early; /* pr_connection_resume() before the handler returned */
-    gboolean closing;    /* flush, then close */
-    gboolean closed;     /* the stream is being closed */
+    gboolean closing;       /* flush, then close */
+    gboolean closed;        /* the stream is being closed */
+    gboolean handshaking;
     gboolean starttls_after_flush;
 };
 
@@ -83,34 +85,21 @@ set_stream(PrConnection *conn, GIOStream *stream)
     conn->out = g_io_stream_get_output_stream(stream);
 }
 
-/* A custom source with a ready time is the cheapest resettable timer: the
- * deadline moves with every read without touching the main context. */
-static gboolean
-timer_dispatch(GSource *source, GSourceFunc callback, gpointer data)
+/* Called every second by the host for every connection: one timer for
+ * all of them instead of a source each. */
+void
+connection_check_idle(PrConnection *conn, gint64 now)
 {
-    return callback(data);
-}
-
-static GSourceFuncs timer_funcs = { NULL, NULL, timer_dispatch, NULL, NULL, NULL };
-
-static gboolean
-timer_cb(gpointer data)
-{
-    PrConnection *conn = data;
-    gint64 deadline = conn->last_activity + (gint64)conn->idle_timeout * G_USEC_PER_SEC;
-
-    if (g_get_monotonic_time() < deadline) {
-        g_source_set_ready_time(conn->timer, deadline);
-        return G_SOURCE_CONTINUE;
-    }
-    g_source_set_ready_time(conn->timer, -1);
+    if (conn->closed || now < conn->last_activity + (gint64)conn->idle_timeout * G_USEC_PER_SEC)
+        return;
     g_debug("connection %" G_GUINT64_FORMAT " from %s: idle timeout", conn->id, conn->peer_ip);
     if (conn->greeted && !conn->closing && !conn->starttls_after_flush && !conn->suspended)
         host_reply(conn, PR_REPLY_IDLE_TIMEOUT);
     pr_connection_close(conn);
-    if (conn->in_flight > 0 || conn->suspended)
+    if (!conn->closed && (conn->in_flight > 0 || conn->handshaking))
         finish_close(conn); /* a stuck peer or handshake: do not wait for it */
-    return G_SOURCE_CONTINUE;
+    else if (conn->closing && !conn->closed && conn->in_flight == 0)
+        flush(conn);
 }
 
 PrConnection *
@@ -129,15 +118,10 @@ connection_new(PrHost *host, Service *service, GSocketConnection *socket, const 
     conn->peer_ip = g_strdup(peer_ip);
     conn->trusted = trusted;
     conn->counted = counted;
-    conn->idle_timeout = service->idle_timeout > 0           ? service->idle_timeout
+    conn->idle_timeout = service->idle_timeout > 0          ? service->idle_timeout
                          : conn->protocol->idle_timeout > 0 ? conn->protocol->idle_timeout
-                                                             : DEFAULT_IDLE_TIMEOUT;
+                                                            : DEFAULT_IDLE_TIMEOUT;
     conn->last_activity = g_get_monotonic_time();
-    conn->timer = g_source_new(&timer_funcs, sizeof(GSource));
-    g_source_set_callback(conn->timer, timer_cb, conn, NULL);
-    g_source_set_ready_time(conn->timer,
-                            conn->last_activity + (gint64)conn->idle_timeout * G_USEC_PER_SEC);
-    g_source_attach(conn->timer, NULL);
 
     /* The host's set owns the first reference until the connection ends. */
     g_hash_table_add(host->connections, conn);
@@ -149,10 +133,6 @@ connection_new(PrHost *host, Service *service, GSocketConnection *socket, const 
 static void
 connection_free(PrConnection *conn)
 {
-    if (conn->timer != NULL) {
-        g_source_destroy(conn->timer);
-        g_source_unref(conn->timer);
-    }
     g_clear_object(&conn->stream);
     g_clear_object(&conn->base);
     g_clear_object(&conn->cancellable);
@@ -190,9 +170,10 @@ output_full(PrConnection *conn)
 static void
 stop_reading(PrConnection *conn)
 {
-    if (conn->read_source != NULL) {
-        g_source_destroy(conn->read_source);
-        g_clear_pointer(&conn->read_source, g_source_unref);
+    g_clear_pointer(&conn->watch, poller_remove);
+    if (conn->read_again != NULL) {
+        g_source_destroy(conn->read_again);
+        g_clear_pointer(&conn->read_again, g_source_unref);
     }
 }
 
@@ -212,7 +193,10 @@ write_cb(GObject *source, GAsyncResult *result, gpointer data)
         g_clear_pointer(&conn->outbuf, g_byte_array_unref);
         conn->closing = TRUE;
         finish_close(conn);
-    } else if (conn->starttls_after_flush && !conn->closing) {
+    } else if (conn->starttls_after_flush && !conn->closing &&
+               (conn->outbuf == NULL || conn->outbuf->len == 0)) {
+        /* Only once the STARTTLS answer itself is out: it may have been
+         * queued behind an earlier reply that was still being written. */
         conn->starttls_after_flush = FALSE;
         begin_handshake(conn);
     } else {
@@ -246,7 +230,7 @@ void
 pr_connection_write(PrConnection *conn, const void *data, gsize len)
 {
     g_return_if_fail(conn != NULL);
-    if (conn->closed || (conn->closing && conn->outbuf == NULL && conn->in_flight == 0))
+    if (conn->closed)
         return;
     if (conn->outbuf == NULL)
         conn->outbuf = g_byte_array_sized_new(MAX(len, 256));
@@ -287,17 +271,22 @@ pr_connection_replyf(PrConnection *conn, const char *format, ...)
 /* ---- closing ---- */
 
 static void
-close_cb(GObject *source, GAsyncResult *result, gpointer data)
+release(PrConnection *conn)
 {
-    PrConnection *conn = data;
-    g_io_stream_close_finish(G_IO_STREAM(source), result, NULL);
-
     if (conn->greeted && conn->protocol->session_finish != NULL)
         conn->protocol->session_finish(conn, conn->session);
     if (conn->counted)
         service_connection_closed(conn->host, conn->service, conn->peer_ip);
     g_debug("connection %" G_GUINT64_FORMAT " from %s closed", conn->id, conn->peer_ip);
     g_hash_table_remove(conn->host->connections, conn); /* drops the host's reference */
+}
+
+static void
+close_cb(GObject *source, GAsyncResult *result, gpointer data)
+{
+    PrConnection *conn = data;
+    g_io_stream_close_finish(G_IO_STREAM(source), result, NULL);
+    release(conn);
     pr_connection_unref(conn);
 }
 
@@ -310,7 +299,14 @@ finish_close(PrConnection *conn)
     conn->closing = TRUE;
     g_cancellable_cancel(conn->cancellable);
     stop_reading(conn);
-    g_source_set_ready_time(conn->timer, -1);
+    if (conn->in_flight > 0 || conn->handshaking) {
+        /* A stream with an operation under way cannot be closed (GIO says
+         * PENDING), and a peer that reads nothing would keep it so forever:
+         * close the socket under it; the pending callbacks then fail. */
+        g_socket_close(g_socket_connection_get_socket(G_SOCKET_CONNECTION(conn->base)), NULL);
+        release(conn);
+        return;
+    }
     g_io_stream_close_async(conn->stream, G_PRIORITY_DEFAULT, NULL, close_cb,
                             pr_connection_ref(conn));
 }
@@ -429,8 +425,8 @@ handle_line(PrConnection *conn, Line *line)
         args = space + 1;
     }
     const char *verb = line->text;
-    const CommandEntry *entry = *verb != '\0' ? protocol_find_command(conn->service->protocol, verb)
-                                              : NULL;
+    const CommandEntry *entry =
+        *verb != '\0' ? protocol_find_command(conn->service->protocol, verb) : NULL;
     if (entry == NULL) {
         const char *starttls = conn->protocol->starttls_command;
         if (starttls != NULL && g_ascii_strcasecmp(verb, starttls) == 0 && *args == '\0') {
@@ -490,46 +486,67 @@ process_lines(PrConnection *conn)
     flush(conn);
 }
 
-static gboolean
-read_cb(GObject *stream, gpointer data)
+/* Reads what the socket (or the TLS layer) has, a bounded number of times
+ * so that one busy client cannot hold the loop. */
+static void
+read_ready(gpointer data)
 {
     PrConnection *conn = data;
-    g_autoptr(GError) error = NULL;
-    gsize avail = 0;
-    char *space = line_reader_space(conn->reader, &avail);
-    gssize n =
-        g_pollable_input_stream_read_nonblocking(conn->in, space, avail, NULL, &error);
-
-    if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return G_SOURCE_CONTINUE;
 
     pr_connection_ref(conn);
-    if (n <= 0) {
-        g_debug("connection %" G_GUINT64_FORMAT " from %s: %s", conn->id, conn->peer_ip,
-                n == 0 ? "closed by the client" : error->message);
-        /* Nobody reads replies any more: drop them and close. */
-        g_clear_pointer(&conn->outbuf, g_byte_array_unref);
-        conn->closing = TRUE;
-        finish_close(conn);
-    } else {
+    for (int round = 0; round < 16 && conn->watch != NULL; round++) {
+        g_autoptr(GError) error = NULL;
+        gsize avail = 0;
+        char *space = line_reader_space(conn->reader, &avail);
+        gssize n = g_pollable_input_stream_read_nonblocking(conn->in, space, avail, NULL, &error);
+
+        if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            break;
+        if (n <= 0) {
+            g_debug("connection %" G_GUINT64_FORMAT " from %s: %s", conn->id, conn->peer_ip,
+                    n == 0 ? "closed by the client" : error->message);
+            /* Nobody reads replies any more: drop them and close. */
+            g_clear_pointer(&conn->outbuf, g_byte_array_unref);
+            conn->closing = TRUE;
+            finish_close(conn);
+            break;
+        }
         line_reader_commit(conn->reader, n);
         conn->last_activity = g_get_monotonic_time();
         process_lines(conn);
+        if (round == 15 && conn->watch != NULL && conn->tls)
+            start_reading(conn); /* the TLS layer may hold more than the socket shows */
     }
-    gboolean keep = conn->read_source != NULL;
     pr_connection_unref(conn);
-    return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static gboolean
+read_again_cb(gpointer data)
+{
+    PrConnection *conn = data;
+    g_clear_pointer(&conn->read_again, g_source_unref);
+    if (conn->watch != NULL)
+        read_ready(conn);
+    return G_SOURCE_REMOVE;
 }
 
 static void
 start_reading(PrConnection *conn)
 {
-    if (conn->read_source != NULL || conn->suspended || conn->closing || !conn->greeted ||
-        output_full(conn))
+    if (conn->suspended || conn->closing || !conn->greeted || output_full(conn))
         return;
-    conn->read_source = g_pollable_input_stream_create_source(conn->in, NULL);
-    g_source_set_callback(conn->read_source, G_SOURCE_FUNC(read_cb), conn, NULL);
-    g_source_attach(conn->read_source, NULL);
+    if (conn->watch == NULL) {
+        GSocket *socket = g_socket_connection_get_socket(G_SOCKET_CONNECTION(conn->base));
+        conn->watch = poller_add(g_socket_get_fd(socket), read_ready, conn);
+    }
+    /* GnuTLS may already hold decrypted input (pipelined after the
+     * handshake, or left over when reading stopped) that the socket will
+     * never signal again: try once now. */
+    if (conn->tls && conn->read_again == NULL) {
+        conn->read_again = g_idle_source_new();
+        g_source_set_callback(conn->read_again, read_again_cb, conn, NULL);
+        g_source_attach(conn->read_again, NULL);
+    }
 }
 
 void
@@ -608,6 +625,7 @@ handshake_cb(GObject *source, GAsyncResult *result, gpointer data)
     PrConnection *conn = data;
     g_autoptr(GError) error = NULL;
 
+    conn->handshaking = FALSE;
     if (!g_tls_connection_handshake_finish(G_TLS_CONNECTION(source), result, &error)) {
         g_info("connection %" G_GUINT64_FORMAT " from %s: TLS handshake failed: %s", conn->id,
                conn->peer_ip, error->message);
@@ -645,6 +663,7 @@ begin_handshake(PrConnection *conn)
         finish_close(conn);
         return;
     }
+    conn->handshaking = TRUE;
     g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT, conn->cancellable,
                                      handshake_cb, pr_connection_ref(conn));
 }
@@ -763,10 +782,9 @@ void
 pr_connection_set_idle_timeout(PrConnection *conn, guint seconds)
 {
     g_return_if_fail(conn != NULL);
-    conn->idle_timeout = seconds > 0                    ? seconds
-                         : conn->service->idle_timeout > 0 ? conn->service->idle_timeout
+    conn->idle_timeout = seconds > 0                        ? seconds
+                         : conn->service->idle_timeout > 0  ? conn->service->idle_timeout
                          : conn->protocol->idle_timeout > 0 ? conn->protocol->idle_timeout
                                                             : DEFAULT_IDLE_TIMEOUT;
-    g_source_set_ready_time(conn->timer, g_get_monotonic_time() +
-                                             (gint64)conn->idle_timeout * G_USEC_PER_SEC);
+    conn->last_activity = g_get_monotonic_time();
 }

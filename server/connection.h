@@ -11,5 +11,7 @@ PrConnection *connection_new(PrHost *host, Service *service, GSocketConnection *
 void connection_start(PrConnection *conn, gboolean tls);
 /* Sends one of the protocol's host replies and closes. */
 void connection_reject(PrConnection *conn, PrHostReply reply);
+/* Closes @conn if it has been idle longer than its timeout (host tick). */
+void connection_check_idle(PrConnection *conn, gint64 now);
 /* Server shutdown: PR_REPLY_SHUTDOWN to greeted sessions, then close. */
 void connection_shutdown(PrConnection *conn);

@@ -56,6 +56,18 @@ fail(Daemon *d, int code, const char *message)
     exit(code);
 }
 
+static void
+daemon_clear(Daemon *d)
+{
+    g_clear_pointer(&d->enabled, g_ptr_array_unref);
+    g_clear_pointer(&d->schemas, g_ptr_array_unref);
+    g_clear_pointer(&d->available, g_ptr_array_unref);
+    g_clear_pointer(&d->tls, tls_context_free);
+    g_clear_pointer(&d->config, config_unref);
+    g_clear_pointer(&d->loop, g_main_loop_unref);
+    g_clear_pointer(&d->config_path, g_free);
+}
+
 static uid_t
 service_uid(Config *config)
 {
@@ -162,8 +174,7 @@ reload_cb(gpointer data)
     const char *cert = config_get_string(config, "tls", "certificate");
     const char *key = config_get_string(config, "tls", "key");
     if (d->tls != NULL && *cert != '\0' && !tls_context_reload(d->tls, cert, key, &error)) {
-        g_warning(_("TLS certificate not reloaded, the old one stays in use: %s"),
-                  error->message);
+        g_warning(_("TLS certificate not reloaded, the old one stays in use: %s"), error->message);
         g_clear_error(&error);
     }
     g_autofree char *log_dir = NULL;
@@ -248,7 +259,7 @@ _pr_daemon_main(int argc, char **argv)
 {
     Daemon d = { .ready_fd = -1 };
     gboolean foreground = FALSE, check = FALSE, version = FALSE;
-    g_autofree char *config_path = NULL;
+    char *config_path = NULL;
     g_autoptr(GError) error = NULL;
 
     setlocale(LC_ALL, "");
@@ -264,8 +275,7 @@ _pr_daemon_main(int argc, char **argv)
           N_("Stay in the foreground and log to standard error"), NULL },
         { "check", 0, 0, G_OPTION_ARG_NONE, &check,
           N_("Check the configuration and the modules, then exit"), NULL },
-        { "version", 'V', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"),
-          NULL },
+        { "version", 'V', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
         { NULL }
     };
     g_autoptr(GOptionContext) options = g_option_context_new(NULL);
@@ -288,6 +298,7 @@ _pr_daemon_main(int argc, char **argv)
         fail(&d, EX_CONFIG, error->message);
     if (check) {
         printf("%s\n", _("configuration OK"));
+        daemon_clear(&d);
         return 0;
     }
 
@@ -352,8 +363,8 @@ _pr_daemon_main(int argc, char **argv)
     loader_deinit_all(d.enabled, d.host);
     listeners_free(d.host);
     store_close(d.host->store);
-    tls_context_free(d.tls);
-    g_main_loop_unref(d.loop);
+    host_free(d.host);
+    daemon_clear(&d);
     g_message(_("stopped"));
     log_shutdown();
     return 0;

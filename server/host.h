@@ -29,6 +29,7 @@ struct _PrHost {
     GHashTable *connections;       /* PrConnection* set; holds a reference each */
     GHashTable *conns_per_ip;      /* ip text -> count, over all services */
     guint n_connections;
+    guint tick_id;                 /* idle timeouts of every connection */
     gboolean stopping;
 };
 

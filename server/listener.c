@@ -334,9 +334,35 @@ incoming_cb(GSocketService *accepting, GSocketConnection *socket, GObject *sourc
     return TRUE;
 }
 
+/* Connections that close during the check leave the set: walk a copy. */
+static GPtrArray *
+open_connections(PrHost *host)
+{
+    GPtrArray *open = g_ptr_array_new_full(g_hash_table_size(host->connections),
+                                           (GDestroyNotify)pr_connection_unref);
+    GHashTableIter it;
+    gpointer conn;
+    g_hash_table_iter_init(&it, host->connections);
+    while (g_hash_table_iter_next(&it, &conn, NULL))
+        g_ptr_array_add(open, pr_connection_ref(conn));
+    return open;
+}
+
+static gboolean
+tick_cb(gpointer data)
+{
+    PrHost *host = data;
+    gint64 now = g_get_monotonic_time();
+    g_autoptr(GPtrArray) open = open_connections(host);
+    for (guint i = 0; i < open->len; i++)
+        connection_check_idle(open->pdata[i], now);
+    return G_SOURCE_CONTINUE;
+}
+
 gboolean
 listeners_start(PrHost *host, GError **error)
 {
+    host->tick_id = g_timeout_add_seconds(1, tick_cb, host);
     for (guint s = 0; s < host->services_listening->len; s++) {
         Service *service = host->services_listening->pdata[s];
         service->protocol = protocol_lookup(host, service->name);
@@ -371,12 +397,7 @@ listeners_stop(PrHost *host)
                 g_socket_service_stop(la->accepting);
         }
     }
-    GHashTableIter it;
-    gpointer conn;
-    g_autoptr(GPtrArray) open = g_ptr_array_new();
-    g_hash_table_iter_init(&it, host->connections);
-    while (g_hash_table_iter_next(&it, &conn, NULL))
-        g_ptr_array_add(open, conn);
+    g_autoptr(GPtrArray) open = open_connections(host);
     for (guint i = 0; i < open->len; i++)
         connection_shutdown(open->pdata[i]);
 }
@@ -384,6 +405,7 @@ listeners_stop(PrHost *host)
 void
 listeners_free(PrHost *host)
 {
+    g_clear_handle_id(&host->tick_id, g_source_remove);
     for (guint s = 0; s < host->services_listening->len; s++)
         service_free(host->services_listening->pdata[s]);
     g_ptr_array_set_size(host->services_listening, 0);

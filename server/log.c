@@ -33,7 +33,7 @@ log_level_from_string(const char *name)
         const char *name;
         GLogLevelFlags level;
     } levels[] = {
-        { "error", G_LOG_LEVEL_CRITICAL }, { "warning", G_LOG_LEVEL_WARNING },
+        { "error", G_LOG_LEVEL_CRITICAL },  { "warning", G_LOG_LEVEL_WARNING },
         { "message", G_LOG_LEVEL_MESSAGE }, { "info", G_LOG_LEVEL_INFO },
         { "debug", G_LOG_LEVEL_DEBUG },
     };
@@ -141,11 +141,10 @@ writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer u
 
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
-    g_autofree char *line = g_strdup_printf("%s %s %s: %s%s%s%s\n", stamp, level_name(level),
-                                            domain != NULL ? domain : "postroom",
-                                            event != NULL ? "[" : "", event != NULL ? event : "",
-                                            event != NULL ? "] " : "",
-                                            message != NULL ? message : "");
+    g_autofree char *line = g_strdup_printf(
+        "%s %s %s: %s%s%s%s\n", stamp, level_name(level), domain != NULL ? domain : "postroom",
+        event != NULL ? "[" : "", event != NULL ? event : "", event != NULL ? "] " : "",
+        message != NULL ? message : "");
 
     g_mutex_lock(&log_lock);
     if (enabled) {

@@ -8,7 +8,7 @@
 
 #include "host.h"
 
-G_DEFINE_QUARK(pr-module-error-quark, pr_module_error)
+G_DEFINE_QUARK(pr - module - error - quark, pr_module_error)
 
 static gboolean
 valid_name(const char *name)
@@ -50,8 +50,8 @@ loader_check_desc(const PrModuleDesc *desc, const char *expected_name, GError **
         missing = "init";
     if (missing != NULL) {
         g_set_error(error, PR_MODULE_ERROR, PR_MODULE_ERROR_INVALID,
-                    _("module %s has an invalid descriptor: field %s is missing"),
-                    expected_name, missing);
+                    _("module %s has an invalid descriptor: field %s is missing"), expected_name,
+                    missing);
         return FALSE;
     }
     if (!valid_name(desc->name) || strcmp(desc->name, expected_name) != 0) {
@@ -312,8 +312,8 @@ visit(SortState *st, PrModule *m, GError **error)
         PrModule *d = g_hash_table_lookup(st->by_name, dep);
         if (d == NULL) {
             g_set_error(error, PR_MODULE_ERROR, PR_MODULE_ERROR_DEPENDENCY,
-                        _("module %s requires module %s; add %s to [modules] enabled="),
-                        m->name, dep, dep);
+                        _("module %s requires module %s; add %s to [modules] enabled="), m->name,
+                        dep, dep);
             return FALSE;
         }
         if (!visit(st, d, error))

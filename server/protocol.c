@@ -33,28 +33,48 @@ protocol_find_command(ProtocolEntry *entry, const char *verb)
 }
 
 static gboolean
+check_command(ProtocolEntry *entry, PrModule *owner, const PrCommand *c, const PrCommand *table,
+              GError **error)
+{
+    g_autofree char *verb = g_ascii_strup(c->name, -1);
+    if (c->handler == NULL || strlen(verb) >= 32 || strchr(verb, ' ') != NULL) {
+        g_set_error(error, PR_MODULE_ERROR, PR_MODULE_ERROR_INVALID,
+                    _("module %s: command %s of protocol %s is invalid"), owner->name, c->name,
+                    entry->protocol->name);
+        return FALSE;
+    }
+    if (g_hash_table_contains(entry->commands, verb)) {
+        CommandEntry *old = g_hash_table_lookup(entry->commands, verb);
+        g_set_error(error, PR_MODULE_ERROR, PR_MODULE_ERROR_INVALID,
+                    _("module %s: command %s of protocol %s is already provided by module "
+                      "%s"),
+                    owner->name, verb, entry->protocol->name, old->owner->name);
+        return FALSE;
+    }
+    for (const PrCommand *d = table; d != c; d++) {
+        if (g_ascii_strcasecmp(d->name, c->name) == 0) {
+            g_set_error(error, PR_MODULE_ERROR, PR_MODULE_ERROR_INVALID,
+                        _("module %s: command %s appears twice in its table for protocol %s"),
+                        owner->name, verb, entry->protocol->name);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* All or nothing: a table with one bad verb adds none of its verbs. */
+static gboolean
 add_commands(ProtocolEntry *entry, PrModule *owner, const PrCommand *commands, GError **error)
 {
     for (const PrCommand *c = commands; c->name != NULL; c++) {
-        g_autofree char *verb = g_ascii_strup(c->name, -1);
-        if (c->handler == NULL || strlen(verb) >= 32 || strchr(verb, ' ') != NULL) {
-            g_set_error(error, PR_MODULE_ERROR, PR_MODULE_ERROR_INVALID,
-                        _("module %s: command %s of protocol %s is invalid"), owner->name,
-                        c->name, entry->protocol->name);
+        if (!check_command(entry, owner, c, commands, error))
             return FALSE;
-        }
-        if (g_hash_table_contains(entry->commands, verb)) {
-            CommandEntry *old = g_hash_table_lookup(entry->commands, verb);
-            g_set_error(error, PR_MODULE_ERROR, PR_MODULE_ERROR_INVALID,
-                        _("module %s: command %s of protocol %s is already provided by module "
-                          "%s"),
-                        owner->name, verb, entry->protocol->name, old->owner->name);
-            return FALSE;
-        }
+    }
+    for (const PrCommand *c = commands; c->name != NULL; c++) {
         CommandEntry *ce = g_new0(CommandEntry, 1);
         ce->command = c;
         ce->owner = owner;
-        g_hash_table_insert(entry->commands, g_steal_pointer(&verb), ce);
+        g_hash_table_insert(entry->commands, g_ascii_strup(c->name, -1), ce);
     }
     return TRUE;
 }

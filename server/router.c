@@ -53,10 +53,10 @@ router_data_new(void)
     data->local_domains = g_new0(char *, 1);
     data->implicit_user_mapping = TRUE;
     data->hop_limit = 30;
-    data->users = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                        (GDestroyNotify)router_user_free);
-    data->lists = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                        (GDestroyNotify)router_list_free);
+    data->users =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)router_user_free);
+    data->lists =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)router_list_free);
     data->mappings = g_ptr_array_new_with_free_func((GDestroyNotify)router_mapping_free);
     return data;
 }
@@ -206,8 +206,7 @@ add_unique(GPtrArray *array, const char *value)
     g_ptr_array_add(array, g_strdup(value));
 }
 
-static void
-note(Walk *w, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static void note(Walk *w, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 static void
 note(Walk *w, const char *format, ...)
@@ -454,15 +453,19 @@ route_one(const RouterData *data, const RouterMessage *msg, const char *recipien
         }
     }
 
-    Walk w = { data, msg, r, g_hash_table_new(g_str_hash, g_str_equal),
-               g_hash_table_new(g_str_hash, g_str_equal), FALSE };
+    Walk w = { data,
+               msg,
+               r,
+               g_hash_table_new(g_str_hash, g_str_equal),
+               g_hash_table_new(g_str_hash, g_str_equal),
+               FALSE };
     gboolean found = resolve_address(&w, r->address, 0, 0);
     g_hash_table_unref(w.lists_open);
     g_hash_table_unref(w.users_open);
 
     if (found) {
-        r->status = w.refused && r->mailboxes->len == 0 && r->remote->len == 0 ? ROUTER_REFUSED
-                                                                              : ROUTER_OK;
+        r->status =
+            w.refused && r->mailboxes->len == 0 && r->remote->len == 0 ? ROUTER_REFUSED : ROUTER_OK;
     } else if (!router_is_local_domain(data, r->address)) {
         add_unique(r->remote, r->address);
         r->status = ROUTER_OK;
@@ -483,8 +486,7 @@ route_one(const RouterData *data, const RouterMessage *msg, const char *recipien
 static gboolean
 monitored(const RouterMonitor *m, const char *user, gint64 size)
 {
-    if (m->scope == ROUTER_MONITOR_NONE || m->target == NULL || size < m->min_size ||
-        user == NULL)
+    if (m->scope == ROUTER_MONITOR_NONE || m->target == NULL || size < m->min_size || user == NULL)
         return FALSE;
     return m->scope == ROUTER_MONITOR_ALL ||
            (m->users != NULL && g_strv_contains((const char *const *)m->users, user));
@@ -514,8 +516,12 @@ add_monitor_copy(const RouterData *data, const RouterMessage *msg, const RouterM
     RouterResult tmp = { NULL, ROUTER_OK, g_ptr_array_new_with_free_func(g_free),
                          g_ptr_array_new_with_free_func(g_free),
                          g_ptr_array_new_with_free_func(g_free) };
-    Walk w = { data, msg, &tmp, g_hash_table_new(g_str_hash, g_str_equal),
-               g_hash_table_new(g_str_hash, g_str_equal), FALSE };
+    Walk w = { data,
+               msg,
+               &tmp,
+               g_hash_table_new(g_str_hash, g_str_equal),
+               g_hash_table_new(g_str_hash, g_str_equal),
+               FALSE };
     /* Copies go to the target's mailboxes only, never onward. */
     resolve_target(&w, m->target, m->target, 0, NO_ASSISTANT);
     for (guint i = 0; i < tmp.mailboxes->len; i++)
