@@ -169,13 +169,13 @@ listeners_check(Config *config, GPtrArray *modules, gboolean tls_configured, GEr
             const char *name = module->desc->services[s];
             g_autoptr(Service) service = service_new(name);
             if (!service_configure(service, config, error))
-                return FALSE;
+                return FALSE; /* names the file already */
             if (service->require_tls_for_auth && !tls_configured) {
                 g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID,
                             _("[%s] require_tls_for_auth=true needs [tls] certificate= and "
                               "key="),
                             name);
-                return FALSE;
+                goto fail;
             }
             g_auto(GStrv) listen = config_get_strv(config, name, "listen");
             if (listen[0] == NULL) {
@@ -183,26 +183,29 @@ listeners_check(Config *config, GPtrArray *modules, gboolean tls_configured, GEr
                             _("service %s (module %s) has no listen= addresses; add for "
                               "example “listen=0.0.0.0:PORT” to [%s]"),
                             name, module->name, name);
-                return FALSE;
+                goto fail;
             }
             for (int i = 0; listen[i] != NULL; i++) {
                 g_autoptr(GSocketAddress) address = NULL;
                 gboolean tls;
-                if (!parse_listen(listen[i], &address, &tls, error)) {
-                    g_prefix_error(error, "[%s] listen: ", name);
-                    return FALSE;
-                }
+                if (!parse_listen(listen[i], &address, &tls, error))
+                    goto fail;
                 if (tls && !tls_configured) {
                     g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID,
                                 _("[%s] listen=%s asks for TLS, but [tls] certificate= and "
                                   "key= are not set"),
                                 name, listen[i]);
-                    return FALSE;
+                    goto fail;
                 }
             }
         }
     }
     return TRUE;
+
+fail:
+    /* Like every configuration error: name the file first. */
+    g_prefix_error(error, "%s: ", config_get_path(config));
+    return FALSE;
 }
 
 gboolean
