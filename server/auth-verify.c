@@ -24,6 +24,14 @@ typedef struct {
 } VerifyResult;
 
 static void
+verify_result_free(gpointer p)
+{
+    VerifyResult *r = p;
+    g_free(r->canonical_user);
+    g_free(r);
+}
+
+static void
 verify_data_free(gpointer p)
 {
     VerifyData *d = p;
@@ -46,9 +54,9 @@ verify_job(StoreConn *conn, gpointer data, GError **error)
     VerifyResult *r = g_new0(VerifyResult, 1);
     g_autoptr(GError) local = NULL;
 
-    r->result = auth_verify_sync(conn, &d->policy, d->service, d->ip, d->mechanism, d->user,
-                                 d->password, g_get_real_time() / G_USEC_PER_SEC,
-                                 &r->canonical_user, &local);
+    r->result =
+        auth_verify_sync(conn, &d->policy, d->service, d->ip, d->mechanism, d->user, d->password,
+                         g_get_real_time() / G_USEC_PER_SEC, &r->canonical_user, &local);
     /* The password is not needed any more: wipe it now rather than when
      * the task is finally freed. */
     explicit_bzero(d->password, strlen(d->password));
@@ -61,7 +69,7 @@ static void
 verify_done(GObject *source, GAsyncResult *res, gpointer user_data)
 {
     GTask *task = user_data;
-    PrHost *host = g_task_get_task_data(task);
+    PrHost *host = pr_connection_get_host(g_task_get_task_data(task));
     g_autoptr(GError) error = NULL;
     VerifyResult *r = store_run_finish(host_get_store(host), res, &error);
 
@@ -71,7 +79,7 @@ verify_done(GObject *source, GAsyncResult *res, gpointer user_data)
         else
             g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED, "no result");
     } else {
-        g_task_return_pointer(task, r, NULL);
+        g_task_return_pointer(task, r, verify_result_free);
     }
     g_object_unref(task);
 }
@@ -88,12 +96,14 @@ pr_auth_verify_async(PrConnection *conn, const char *mechanism, const char *user
     g_return_if_fail(conn != NULL);
 
     host = pr_connection_get_host(conn);
-    task = g_task_new(conn, pr_connection_get_cancellable(conn), callback, user_data);
+    /* PrConnection is not a GObject, so it cannot be the source object; the
+     * task keeps it alive as its data instead. */
+    task = g_task_new(NULL, pr_connection_get_cancellable(conn), callback, user_data);
     g_task_set_source_tag(task, pr_auth_verify_async);
     /* A verdict that was reached is always delivered (and freed by the
      * finish function); cancellation only stops work not yet started. */
     g_task_set_check_cancellable(task, FALSE);
-    g_task_set_task_data(task, host, NULL);
+    g_task_set_task_data(task, pr_connection_ref(conn), (GDestroyNotify)pr_connection_unref);
 
     store = host != NULL ? host_get_store(host) : NULL;
     if (store == NULL) {
@@ -123,7 +133,9 @@ pr_auth_verify_finish(PrConnection *conn, GAsyncResult *result, char **canonical
 
     if (canonical_user != NULL)
         *canonical_user = NULL;
-    g_return_val_if_fail(g_task_is_valid(result, conn), PR_AUTH_TEMPFAIL);
+    g_return_val_if_fail(g_task_is_valid(result, NULL) &&
+                             g_task_get_task_data(G_TASK(result)) == conn,
+                         PR_AUTH_TEMPFAIL);
 
     r = g_task_propagate_pointer(G_TASK(result), &error);
     if (r == NULL) {
@@ -134,7 +146,6 @@ pr_auth_verify_finish(PrConnection *conn, GAsyncResult *result, char **canonical
     verdict = r->result;
     if (canonical_user != NULL && verdict == PR_AUTH_OK)
         *canonical_user = g_steal_pointer(&r->canonical_user);
-    g_free(r->canonical_user);
-    g_free(r);
+    verify_result_free(r);
     return verdict;
 }

@@ -36,8 +36,8 @@ auth_hash_password(const char *password, const char *scheme, GError **error)
     /* Count 0: libxcrypt's default cost; random salt from the kernel. */
     setting = crypt_gensalt_ra(prefix, 0, NULL, 0);
     if (setting == NULL) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    _("Cannot create a password salt: %s"), g_strerror(errno));
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot create a password salt: %s"),
+                    g_strerror(errno));
         return NULL;
     }
     data = g_new0(struct crypt_data, 1);
@@ -85,8 +85,8 @@ auth_check_password(const char *hash, const char *password)
 void
 auth_policy_from_config(AuthPolicy *policy, Config *config)
 {
-    policy->lockout_attempts = (int)CLAMP(config_get_int(config, "auth", "lockout_attempts"), 0,
-                                          G_MAXINT);
+    policy->lockout_attempts =
+        (int)CLAMP(config_get_int(config, "auth", "lockout_attempts"), 0, G_MAXINT);
     policy->lockout_window = MAX(config_get_int(config, "auth", "lockout_minutes"), 0) * 60;
     policy->audit_days = MAX(config_get_int(config, "auth", "audit_days"), 0);
 }

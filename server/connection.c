@@ -61,6 +61,9 @@ struct _PrConnection {
     gboolean closed;        /* the stream is being closed */
     gboolean handshaking;
     gboolean starttls_after_flush;
+    PrConnectionFunc drained;  /* pr_connection_wait_output() */
+    gpointer drained_data;
+    GSource *drained_idle;
 };
 
 static guint64 next_id = 1;
@@ -139,6 +142,10 @@ connection_free(PrConnection *conn)
     g_clear_pointer(&conn->reader, line_reader_free);
     g_clear_pointer(&conn->outbuf, g_byte_array_unref);
     g_clear_pointer(&conn->writing, g_bytes_unref);
+    if (conn->drained_idle != NULL) {
+        g_source_destroy(conn->drained_idle);
+        g_source_unref(conn->drained_idle);
+    }
     g_free(conn->session);
     g_free(conn->peer_ip);
     g_free(conn);
@@ -180,6 +187,53 @@ stop_reading(PrConnection *conn)
 static void begin_handshake(PrConnection *conn);
 
 static void
+notify_drained(PrConnection *conn)
+{
+    PrConnectionFunc func = conn->drained;
+    if (conn->drained_idle != NULL) {
+        g_source_destroy(conn->drained_idle);
+        g_clear_pointer(&conn->drained_idle, g_source_unref);
+    }
+    if (func == NULL)
+        return;
+    conn->drained = NULL;
+    func(conn, conn->drained_data);
+}
+
+static gboolean
+drained_idle_cb(gpointer data)
+{
+    PrConnection *conn = data;
+    g_clear_pointer(&conn->drained_idle, g_source_unref);
+    notify_drained(conn);
+    return G_SOURCE_REMOVE;
+}
+
+gsize
+pr_connection_get_output_pending(PrConnection *conn)
+{
+    g_return_val_if_fail(conn != NULL, 0);
+    return (conn->outbuf != NULL ? conn->outbuf->len : 0) + conn->in_flight;
+}
+
+void
+pr_connection_wait_output(PrConnection *conn, PrConnectionFunc func, gpointer user_data)
+{
+    g_return_if_fail(conn != NULL && func != NULL && conn->drained == NULL);
+    conn->drained = func;
+    conn->drained_data = user_data;
+    if (!conn->in_dispatch)
+        flush(conn);
+    /* Nothing to wait for (or nothing ever will be written): next turn. */
+    if (conn->closed || pr_connection_get_output_pending(conn) == 0) {
+        conn->drained_idle = g_idle_source_new();
+        g_source_set_callback(conn->drained_idle, drained_idle_cb, pr_connection_ref(conn),
+                              (GDestroyNotify)pr_connection_unref);
+        g_source_attach(conn->drained_idle, NULL);
+    }
+}
+
+static void
 write_cb(GObject *source, GAsyncResult *result, gpointer data)
 {
     PrConnection *conn = data;
@@ -204,6 +258,8 @@ write_cb(GObject *source, GAsyncResult *result, gpointer data)
         if (!conn->closing)
             start_reading(conn);
     }
+    if (conn->in_flight == 0 || conn->closed)
+        notify_drained(conn);
     pr_connection_unref(conn);
 }
 
@@ -273,6 +329,7 @@ pr_connection_replyf(PrConnection *conn, const char *format, ...)
 static void
 release(PrConnection *conn)
 {
+    notify_drained(conn); /* a waiting stream learns that the client is gone */
     if (conn->greeted && conn->protocol->session_finish != NULL)
         conn->protocol->session_finish(conn, conn->session);
     if (conn->counted)

@@ -72,6 +72,39 @@ PR_AVAILABLE_IN_1_0
 void pr_connection_write(PrConnection *conn, const void *data, gsize len);
 
 /**
+ * pr_connection_get_output_pending:
+ * @conn: a connection
+ *
+ * Returns: bytes queued or being written; a handler that streams a large
+ *   response checks this before producing more
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gsize pr_connection_get_output_pending(PrConnection *conn);
+
+/**
+ * PrConnectionFunc:
+ * @conn: the connection
+ * @user_data: data given with the function
+ */
+typedef void (*PrConnectionFunc)(PrConnection *conn, gpointer user_data);
+
+/**
+ * pr_connection_wait_output:
+ * @conn: a connection
+ * @func: called from the main loop once everything queued has been written,
+ *   or the connection closed (check pr_connection_is_closed())
+ * @user_data: passed to @func
+ *
+ * Backpressure for streamed responses. Only one wait at a time.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_wait_output(PrConnection *conn, PrConnectionFunc func, gpointer user_data);
+
+/**
  * pr_connection_get_state:
  * @conn: a connection
  *

@@ -29,6 +29,7 @@ G_BEGIN_DECLS
  * @PR_STORE_ERROR_EXISTS: the object exists already
  * @PR_STORE_ERROR_SCHEMA: the database schema is newer than this server or broken
  * @PR_STORE_ERROR_IO: a spool file could not be written or read
+ * @PR_STORE_ERROR_LOCKED: another session holds the mailbox (POP3 IN-USE)
  */
 typedef enum {
     PR_STORE_ERROR_FAILED,
@@ -36,6 +37,7 @@ typedef enum {
     PR_STORE_ERROR_EXISTS,
     PR_STORE_ERROR_SCHEMA,
     PR_STORE_ERROR_IO,
+    PR_STORE_ERROR_LOCKED,
 } PrStoreError;
 
 /**

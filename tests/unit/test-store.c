@@ -1,0 +1,1001 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "store/spool.h"
+#include "store/store-ops.h"
+#include "store/store-queries.h"
+#include "host.h"
+#include "module-loader.h"
+#include "../lib/pg-server.h"
+
+/* Every store test runs on SQLite and on a private PostgreSQL server. */
+
+typedef enum {
+    BACKEND_SQLITE,
+    BACKEND_POSTGRES,
+} Backend;
+
+static PgServer *pg_server;
+static char *pg_skip_reason;
+static guint db_counter;
+
+typedef struct {
+    char *dir;
+    StoreSettings settings;
+    StoreConn *conn;
+    gboolean skip;
+} Fixture;
+
+static void
+fixture_set_up(Fixture *f, gconstpointer data)
+{
+    Backend backend = GPOINTER_TO_INT(data);
+    g_autoptr(GError) error = NULL;
+
+    f->dir = g_dir_make_tmp("postroom-store-XXXXXX", &error);
+    g_assert_no_error(error);
+    f->settings.workers = 2;
+
+    if (backend == BACKEND_SQLITE) {
+        f->settings.provider = g_strdup("SQLite");
+        f->settings.cnc = g_strdup_printf("DB_DIR=%s;DB_NAME=test", f->dir);
+    } else {
+        g_autofree char *db = NULL;
+
+        if (pg_server == NULL) {
+            f->skip = TRUE;
+            return;
+        }
+        db = g_strdup_printf("postroom_t%u", ++db_counter);
+        pg_server_create_database(pg_server, db, &error);
+        g_assert_no_error(error);
+        f->settings.provider = g_strdup("PostgreSQL");
+        f->settings.cnc =
+            g_strdup_printf("HOST=127.0.0.1;PORT=%d;DB_NAME=%s", pg_server_get_port(pg_server), db);
+        f->settings.username = g_strdup(pg_server_get_role(pg_server));
+        f->settings.password_file = g_build_filename(f->dir, "dbpassword", NULL);
+        /* With the trailing newline an editor leaves. */
+        {
+            g_autofree char *text = g_strconcat(pg_server_get_password(pg_server), "\n", NULL);
+
+            g_file_set_contents(f->settings.password_file, text, -1, &error);
+            g_assert_no_error(error);
+        }
+    }
+    f->conn = store_conn_open(&f->settings, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(f->conn);
+}
+
+static void
+rm_rf(const char *path)
+{
+    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+    const char *name;
+
+    if (d != NULL) {
+        while ((name = g_dir_read_name(d)) != NULL) {
+            g_autofree char *child = g_build_filename(path, name, NULL);
+
+            rm_rf(child);
+        }
+    }
+    g_remove(path);
+}
+
+static void
+fixture_tear_down(Fixture *f, gconstpointer data)
+{
+    g_clear_pointer(&f->conn, store_conn_free);
+    rm_rf(f->dir);
+    g_free(f->dir);
+    g_free(f->settings.provider);
+    g_free(f->settings.cnc);
+    g_free(f->settings.username);
+    g_free(f->settings.password_file);
+}
+
+#define SKIP_IF_NO_BACKEND(f)                                                                      \
+    do {                                                                                           \
+        if ((f)->skip) {                                                                           \
+            g_test_skip(pg_skip_reason);                                                           \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static void
+migrate(Fixture *f)
+{
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(store_migrate(f->conn, &error));
+    g_assert_no_error(error);
+}
+
+/* ------------------------------------------------------------ schema */
+
+static void
+test_migrate(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(StoreConn) second = NULL;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("Migrations apply to an empty database once and are idempotent");
+
+    migrate(f);
+    g_assert_cmpint(store_schema_version(f->conn, &error), ==, 1);
+    g_assert_no_error(error);
+
+    /* Re-running, also from another connection, changes nothing. */
+    migrate(f);
+    second = store_conn_open(&f->settings, &error);
+    g_assert_no_error(error);
+    g_assert_true(store_migrate(second, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(store_schema_version(second, &error), ==, 1);
+
+    /* The schema works: a table of 001 is usable. */
+    g_assert_true(store_domain_add(second, "example.org", &error));
+    g_assert_no_error(error);
+}
+
+static void
+test_too_new(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    Store *store;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("A database with a newer schema than the build is refused");
+
+    migrate(f);
+    g_assert_cmpint(store_conn_exec(f->conn, Q_SCHEMA_VERSION_ADD, &error, "version", 999, "now",
+                                    (gint64)0, NULL),
+                    ==, 1);
+    g_assert_no_error(error);
+
+    g_assert_false(store_migrate(f->conn, &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_SCHEMA);
+    g_assert_nonnull(strstr(error->message, "999"));
+    g_clear_error(&error);
+
+    store = store_open(&f->settings, &error);
+    g_assert_null(store);
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_SCHEMA);
+}
+
+/* ------------------------------------------------------------- users */
+
+static void
+test_users(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(StoreUser) user = NULL;
+    g_autoptr(GPtrArray) users = NULL;
+    g_autoptr(GdaDataModel) folders = NULL;
+    gint64 id, id2;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("User operations, INBOX creation, EXISTS and NOT_FOUND");
+    migrate(f);
+
+    id = store_user_add(f->conn, "Alice", "$y$hash1", "Alice Example", &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(id, >, 0);
+    id2 = store_user_add(f->conn, "bob", "$y$hash2", NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(id2, !=, id);
+
+    g_assert_cmpint(store_user_add(f->conn, "ALICE", "x", NULL, &error), ==, 0);
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_EXISTS);
+    g_clear_error(&error);
+
+    user = store_user_get(f->conn, "aLiCe", &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(user->id, ==, id);
+    g_assert_cmpstr(user->name, ==, "alice");
+    g_assert_cmpstr(user->full_name, ==, "Alice Example");
+    g_assert_cmpstr(user->pwhash, ==, "$y$hash1");
+    g_assert_true(user->enabled);
+    g_assert_cmpint(user->quota_bytes, ==, 0);
+    g_assert_cmpint(user->created, >, 1600000000);
+    g_clear_pointer(&user, store_user_free);
+
+    /* The INBOX came with the user. */
+    folders = store_conn_select(f->conn, Q_FOLDER_LIST, &error, "user_id", id, NULL);
+    g_assert_no_error(error);
+    g_assert_cmpint(gda_data_model_get_n_rows(folders), ==, 1);
+    {
+        g_autofree char *name = store_model_string(folders, 1, 0);
+
+        g_assert_cmpstr(name, ==, "INBOX");
+        g_assert_cmpint(store_model_int64(folders, 2, 0), >, 0);
+        g_assert_cmpint(store_model_int64(folders, 3, 0), ==, 1);
+    }
+
+    g_assert_true(store_user_set_password(f->conn, "ALICE", "$6$new", &error));
+    g_assert_no_error(error);
+    g_assert_true(store_user_set_enabled(f->conn, "alice", FALSE, &error));
+    g_assert_no_error(error);
+    user = store_user_get(f->conn, "alice", &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(user->pwhash, ==, "$6$new");
+    g_assert_false(user->enabled);
+    g_clear_pointer(&user, store_user_free);
+    g_assert_true(store_user_set_enabled(f->conn, "alice", TRUE, &error));
+    g_assert_no_error(error);
+
+    users = store_user_list(f->conn, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(users->len, ==, 2);
+    g_assert_cmpstr(((StoreUser *)users->pdata[0])->name, ==, "alice");
+    g_assert_cmpstr(((StoreUser *)users->pdata[1])->name, ==, "bob");
+    g_assert_true(((StoreUser *)users->pdata[0])->enabled);
+    g_assert_cmpstr(((StoreUser *)users->pdata[1])->full_name, ==, "");
+
+    g_assert_null(store_user_get(f->conn, "carol", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_assert_null(store_user_get(f->conn, "bad\xff", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_assert_false(store_user_set_password(f->conn, "carol", "x", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_assert_false(store_user_set_enabled(f->conn, "carol", TRUE, &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    g_assert_true(store_user_delete(f->conn, "Bob", &error));
+    g_assert_no_error(error);
+    g_assert_false(store_user_delete(f->conn, "bob", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    /* Folders go with their user. */
+    g_clear_object(&folders);
+    folders = store_conn_select(f->conn, Q_FOLDER_LIST, &error, "user_id", id2, NULL);
+    g_assert_no_error(error);
+    g_assert_cmpint(gda_data_model_get_n_rows(folders), ==, 0);
+
+    /* Deleted names can be used again. */
+    g_assert_cmpint(store_user_add(f->conn, "bob", "h", NULL, &error), >, 0);
+    g_assert_no_error(error);
+}
+
+/* ---------------------------------------------- domains and mappings */
+
+static void
+test_domains(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) domains = NULL;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("Domain operations");
+    migrate(f);
+
+    g_assert_true(store_domain_add(f->conn, "Example.ORG", &error));
+    g_assert_no_error(error);
+    g_assert_true(store_domain_add(f->conn, "a.example", &error));
+    g_assert_no_error(error);
+    g_assert_false(store_domain_add(f->conn, "example.org", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_EXISTS);
+    g_clear_error(&error);
+    g_assert_false(store_domain_add(f->conn, "", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED);
+    g_clear_error(&error);
+
+    domains = store_domain_list(f->conn, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(domains->len, ==, 2);
+    g_assert_cmpstr(((StoreDomain *)domains->pdata[0])->name, ==, "a.example");
+    g_assert_cmpstr(((StoreDomain *)domains->pdata[1])->name, ==, "example.org");
+    g_assert_cmpint(((StoreDomain *)domains->pdata[1])->id, >, 0);
+
+    g_assert_true(store_domain_delete(f->conn, "EXAMPLE.org", &error));
+    g_assert_no_error(error);
+    g_assert_false(store_domain_delete(f->conn, "example.org", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+}
+
+static void
+test_mappings(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) list = NULL;
+    StoreMapping *m;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("Mapping operations keep insertion order");
+    migrate(f);
+
+    g_assert_true(store_mapping_add(f->conn, "Sales", "alice", &error));
+    g_assert_no_error(error);
+    g_assert_true(store_mapping_add(f->conn, "~@example.org", "*REMOTE", &error));
+    g_assert_no_error(error);
+    g_assert_true(store_mapping_add(f->conn, "sales", "bob", &error));
+    g_assert_no_error(error);
+    g_assert_false(store_mapping_add(f->conn, "SALES", "alice", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_EXISTS);
+    g_clear_error(&error);
+    g_assert_false(store_mapping_add(f->conn, "x", "", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED);
+    g_clear_error(&error);
+
+    list = store_mapping_list(f->conn, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(list->len, ==, 3);
+    m = list->pdata[0];
+    g_assert_cmpstr(m->pattern, ==, "sales");
+    g_assert_cmpstr(m->target, ==, "alice");
+    m = list->pdata[1];
+    g_assert_cmpstr(m->pattern, ==, "~@example.org");
+    g_assert_cmpstr(m->target, ==, "*REMOTE");
+    m = list->pdata[2];
+    g_assert_cmpstr(m->target, ==, "bob");
+    g_clear_pointer(&list, g_ptr_array_unref);
+
+    g_assert_true(store_mapping_delete(f->conn, "sales", "bob", &error));
+    g_assert_no_error(error);
+    g_assert_false(store_mapping_delete(f->conn, "sales", "bob", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_assert_true(store_mapping_add(f->conn, "sales", "carol", &error));
+    g_assert_no_error(error);
+    g_assert_true(store_mapping_delete(f->conn, "SALES", NULL, &error));
+    g_assert_no_error(error);
+    g_assert_false(store_mapping_delete(f->conn, "sales", NULL, &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    list = store_mapping_list(f->conn, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(list->len, ==, 1);
+    g_assert_cmpstr(((StoreMapping *)list->pdata[0])->pattern, ==, "~@example.org");
+}
+
+/* ------------------------------------------------------------- lists */
+
+static void
+test_lists(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) lists = NULL;
+    g_autoptr(GPtrArray) members = NULL;
+    StoreList *l;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("List and list member operations");
+    migrate(f);
+
+    g_assert_true(store_list_add(f->conn, "Staff", "distribution", "Everyone", &error));
+    g_assert_no_error(error);
+    g_assert_true(store_list_add(f->conn, "admins", "group", NULL, &error));
+    g_assert_no_error(error);
+    g_assert_false(store_list_add(f->conn, "staff", "group", NULL, &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_EXISTS);
+    g_clear_error(&error);
+    g_assert_false(store_list_add(f->conn, "other", "bogus", NULL, &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED);
+    g_clear_error(&error);
+
+    lists = store_list_list(f->conn, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(lists->len, ==, 2);
+    l = lists->pdata[0];
+    g_assert_cmpstr(l->name, ==, "admins");
+    g_assert_cmpstr(l->kind, ==, "group");
+    g_assert_cmpstr(l->description, ==, "");
+    l = lists->pdata[1];
+    g_assert_cmpstr(l->name, ==, "staff");
+    g_assert_cmpstr(l->kind, ==, "distribution");
+    g_assert_cmpstr(l->description, ==, "Everyone");
+
+    g_assert_true(store_list_member_add(f->conn, "STAFF", "bob", &error));
+    g_assert_no_error(error);
+    g_assert_true(store_list_member_add(f->conn, "staff", "Alice", &error));
+    g_assert_no_error(error);
+    g_assert_false(store_list_member_add(f->conn, "staff", "alice", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_EXISTS);
+    g_clear_error(&error);
+    g_assert_false(store_list_member_add(f->conn, "nolist", "alice", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    members = store_list_members(f->conn, "staff", &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(members->len, ==, 2);
+    g_assert_cmpstr(members->pdata[0], ==, "alice");
+    g_assert_cmpstr(members->pdata[1], ==, "bob");
+    g_clear_pointer(&members, g_ptr_array_unref);
+    g_assert_null(store_list_members(f->conn, "nolist", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    g_assert_true(store_list_member_remove(f->conn, "staff", "BOB", &error));
+    g_assert_no_error(error);
+    g_assert_false(store_list_member_remove(f->conn, "staff", "bob", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_assert_false(store_list_member_remove(f->conn, "nolist", "bob", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    g_assert_true(store_list_delete(f->conn, "staff", &error));
+    g_assert_no_error(error);
+    g_assert_false(store_list_delete(f->conn, "staff", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    /* Members went with the list. */
+    g_assert_true(store_list_add(f->conn, "staff", "forward", NULL, &error));
+    g_assert_no_error(error);
+    members = store_list_members(f->conn, "staff", &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(members->len, ==, 0);
+}
+
+/* ------------------------------------------------ audit and lockouts */
+
+static void
+test_audit(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = NULL;
+    StoreLoginAudit *a;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("Login audit rows: add, list newest first, filter, limit, purge");
+    migrate(f);
+
+    g_assert_true(store_login_audit_add(f->conn, 1000, "192.0.2.1", "alice", "pop3", "USER", FALSE,
+                                        "bad-password", &error));
+    g_assert_no_error(error);
+    g_assert_true(store_login_audit_add(f->conn, 2000, "192.0.2.1", "alice", "pop3", "PLAIN", TRUE,
+                                        "ok", &error));
+    g_assert_no_error(error);
+    g_assert_true(store_login_audit_add(f->conn, 3000, "2001:db8::1", "bad\xffname", "smtp",
+                                        "LOGIN", FALSE, "unknown-user", &error));
+    g_assert_no_error(error);
+
+    rows = store_login_audit_list(f->conn, NULL, 0, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(rows->len, ==, 3);
+    a = rows->pdata[0];
+    g_assert_cmpint(a->time, ==, 3000);
+    g_assert_cmpstr(a->ip, ==, "2001:db8::1");
+    g_assert_true(g_utf8_validate(a->username, -1, NULL));
+    g_assert_false(a->success);
+    g_assert_cmpstr(a->reason, ==, "unknown-user");
+    a = rows->pdata[1];
+    g_assert_cmpint(a->time, ==, 2000);
+    g_assert_true(a->success);
+    g_assert_cmpstr(a->service, ==, "pop3");
+    g_assert_cmpstr(a->mechanism, ==, "PLAIN");
+    g_assert_cmpstr(a->username, ==, "alice");
+    g_assert_cmpstr(a->reason, ==, "ok");
+    g_assert_cmpint(a->id, >, 0);
+    g_clear_pointer(&rows, g_ptr_array_unref);
+
+    rows = store_login_audit_list(f->conn, "192.0.2.1", 1, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(rows->len, ==, 1);
+    g_assert_cmpint(((StoreLoginAudit *)rows->pdata[0])->time, ==, 2000);
+    g_clear_pointer(&rows, g_ptr_array_unref);
+
+    g_assert_cmpint(store_login_audit_purge(f->conn, 2500, &error), ==, 2);
+    g_assert_no_error(error);
+    rows = store_login_audit_list(f->conn, NULL, 10, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(rows->len, ==, 1);
+}
+
+static void
+test_lockout(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    const char *ip = "198.51.100.7";
+    gboolean locked = TRUE;
+    gint64 t = 100000;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("Lockout after N failures within the window, expiry, clear");
+    migrate(f);
+
+    g_assert_false(store_lockout_is_locked(f->conn, ip, t, &error));
+    g_assert_no_error(error);
+
+    store_lockout_fail(f->conn, ip, t, 3, 600, &locked, &error);
+    g_assert_no_error(error);
+    g_assert_false(locked);
+    g_assert_true(store_lockout_fail(f->conn, ip, t + 10, 3, 600, &locked, &error));
+    g_assert_false(locked);
+    g_assert_false(store_lockout_is_locked(f->conn, ip, t + 10, &error));
+    /* Another address is independent. */
+    g_assert_true(store_lockout_fail(f->conn, "198.51.100.8", t + 15, 3, 600, &locked, &error));
+    g_assert_false(locked);
+    g_assert_true(store_lockout_fail(f->conn, ip, t + 20, 3, 600, &locked, &error));
+    g_assert_no_error(error);
+    g_assert_true(locked);
+    g_assert_true(store_lockout_is_locked(f->conn, ip, t + 21, &error));
+    g_assert_true(store_lockout_is_locked(f->conn, ip, t + 619, &error));
+    g_assert_false(store_lockout_is_locked(f->conn, "198.51.100.8", t + 21, &error));
+    /* Locked until last failure + window. */
+    g_assert_false(store_lockout_is_locked(f->conn, ip, t + 620, &error));
+    g_assert_no_error(error);
+
+    /* After the window a failure starts a new count. */
+    g_assert_true(store_lockout_fail(f->conn, ip, t + 700, 3, 600, &locked, &error));
+    g_assert_false(locked);
+    g_assert_false(store_lockout_is_locked(f->conn, ip, t + 701, &error));
+
+    /* Failures spread wider than the window never lock. */
+    for (int i = 1; i <= 5; i++) {
+        g_assert_true(store_lockout_fail(f->conn, ip, t + 700 + i * 601, 3, 600, &locked, &error));
+        g_assert_false(locked);
+    }
+
+    /* Clearing resets the count. */
+    g_assert_true(store_lockout_fail(f->conn, ip, t + 5000, 3, 600, &locked, &error));
+    g_assert_true(store_lockout_fail(f->conn, ip, t + 5001, 3, 600, &locked, &error));
+    g_assert_true(store_lockout_clear(f->conn, ip, &error));
+    g_assert_true(store_lockout_fail(f->conn, ip, t + 5002, 3, 600, &locked, &error));
+    g_assert_false(locked);
+    g_assert_false(store_lockout_is_locked(f->conn, ip, t + 5003, &error));
+    g_assert_true(store_lockout_clear(f->conn, "203.0.113.1", &error));
+    g_assert_no_error(error);
+}
+
+/* --------------------------------------------------------- module kv */
+
+static void
+test_module_kv(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    char *value;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("Per-module key/value state");
+    migrate(f);
+
+    g_assert_null(store_module_get(f->conn, "pop3", "k", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    g_assert_true(store_module_set(f->conn, "pop3", "k", "one", &error));
+    g_assert_no_error(error);
+    g_assert_true(store_module_set(f->conn, "smtp", "k", "other", &error));
+    g_assert_true(store_module_set(f->conn, "pop3", "k", "two; 'quoted' ##x", &error));
+    g_assert_no_error(error);
+    value = store_module_get(f->conn, "pop3", "k", &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(value, ==, "two; 'quoted' ##x");
+    g_free(value);
+    value = store_module_get(f->conn, "smtp", "k", &error);
+    g_assert_cmpstr(value, ==, "other");
+    g_free(value);
+
+    g_assert_true(store_module_set(f->conn, "pop3", "k", NULL, &error));
+    g_assert_no_error(error);
+    g_assert_null(store_module_get(f->conn, "pop3", "k", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    /* Deleting a missing key is fine. */
+    g_assert_true(store_module_set(f->conn, "pop3", "k", NULL, &error));
+    g_assert_no_error(error);
+}
+
+static void
+test_transaction(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) domains = NULL;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("store_begin/commit/rollback");
+    migrate(f);
+
+    g_assert_true(store_begin(f->conn, &error));
+    g_assert_true(store_domain_add(f->conn, "rolled.back", &error));
+    store_rollback(f->conn);
+    g_assert_true(store_begin(f->conn, &error));
+    g_assert_true(store_domain_add(f->conn, "kept.example", &error));
+    g_assert_true(store_commit(f->conn, &error));
+    g_assert_no_error(error);
+
+    domains = store_domain_list(f->conn, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(domains->len, ==, 1);
+    g_assert_cmpstr(((StoreDomain *)domains->pdata[0])->name, ==, "kept.example");
+}
+
+/* ------------------------------------------------- worker pool (async) */
+
+typedef struct {
+    GMainLoop *loop;
+    GThread *main_thread;
+    int pending;
+    int done;
+    int cancelled;
+    gboolean wrong_thread;
+} AsyncState;
+
+static gpointer
+job_add_domain(StoreConn *conn, gpointer data, GError **error)
+{
+    /* Jobs run on a worker, never on the main thread. */
+    if (g_thread_self() == ((AsyncState *)g_object_get_data(G_OBJECT(data), "state"))->main_thread)
+        return NULL;
+    if (!store_domain_add(conn, g_object_get_data(G_OBJECT(data), "name"), error))
+        return NULL;
+    return g_strdup(g_object_get_data(G_OBJECT(data), "name"));
+}
+
+typedef struct {
+    AsyncState *state;
+    Store *store;
+} CallbackData;
+
+static void
+job_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    CallbackData *cd = user_data;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *name = store_run_finish(cd->store, res, &error);
+
+    if (g_thread_self() != cd->state->main_thread)
+        cd->state->wrong_thread = TRUE;
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        cd->state->cancelled++;
+    else if (name != NULL)
+        cd->state->done++;
+    if (--cd->state->pending == 0)
+        g_main_loop_quit(cd->state->loop);
+    g_free(cd);
+}
+
+static gboolean
+on_timeout(gpointer data)
+{
+    g_main_loop_quit(data);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+test_run_async(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GMainContext) ctx = g_main_context_new();
+    g_autoptr(GCancellable) cancelled = g_cancellable_new();
+    g_autoptr(GPtrArray) domains = NULL;
+    AsyncState state = { 0 };
+    Store *store;
+    GSource *timeout;
+    const int n_jobs = 20;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("store_run_async runs jobs on workers and calls back on the caller's context");
+
+    /* A migrated store from scratch, with two workers. */
+    store = store_open(&f->settings, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(store);
+
+    g_main_context_push_thread_default(ctx);
+    state.loop = g_main_loop_new(ctx, FALSE);
+    state.main_thread = g_thread_self();
+    g_cancellable_cancel(cancelled);
+
+    for (int i = 0; i < n_jobs + 1; i++) {
+        GObject *job_data = g_object_new(G_TYPE_OBJECT, NULL);
+        CallbackData *cd = g_new0(CallbackData, 1);
+
+        g_object_set_data_full(job_data, "name", g_strdup_printf("d%02d.example", i), g_free);
+        g_object_set_data(job_data, "state", &state);
+        cd->state = &state;
+        cd->store = store;
+        state.pending++;
+        /* The last job is cancelled before it runs. */
+        store_run_async(store, job_add_domain, job_data, g_object_unref,
+                        i == n_jobs ? cancelled : NULL, job_done, cd);
+    }
+
+    timeout = g_timeout_source_new_seconds(60);
+    g_source_set_callback(timeout, on_timeout, state.loop, NULL);
+    g_source_attach(timeout, ctx);
+    g_main_loop_run(state.loop);
+    g_source_destroy(timeout);
+    g_source_unref(timeout);
+
+    g_assert_cmpint(state.pending, ==, 0);
+    g_assert_cmpint(state.done, ==, n_jobs);
+    g_assert_cmpint(state.cancelled, ==, 1);
+    g_assert_false(state.wrong_thread);
+
+    g_main_context_pop_thread_default(ctx);
+    g_main_loop_unref(state.loop);
+    store_close(store);
+
+    /* The jobs really wrote; the cancelled one did not. */
+    migrate(f);
+    domains = store_domain_list(f->conn, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(domains->len, ==, n_jobs);
+}
+
+/* ------------------------------------------------- public SDK (pr-store.h) */
+
+typedef struct {
+    GMainLoop *loop;
+    GAsyncResult *result;
+} Waiter;
+
+static void
+got_result(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    Waiter *w = user_data;
+
+    w->result = g_object_ref(res);
+    g_main_loop_quit(w->loop);
+}
+
+/* Runs the loop until the pending call has answered (bounded). */
+static GAsyncResult *
+wait_result(Waiter *w)
+{
+    guint id = g_timeout_add_seconds(60, on_timeout, w->loop);
+
+    g_main_loop_run(w->loop);
+    g_source_remove(id);
+    g_assert_nonnull(w->result);
+    return g_steal_pointer(&w->result);
+}
+
+static void
+test_api(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GAsyncResult) res = NULL;
+    g_autoptr(PrUser) user = NULL;
+    g_autofree char *value = NULL;
+    PrHost host = { 0 };
+    PrModule module = { 0 };
+    Waiter w = { 0 };
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("pr_store_lookup_user and pr_store_module_get/set through the worker pool");
+
+    host.store = store_open(&f->settings, &error);
+    g_assert_no_error(error);
+    module.name = (char *)"testmod";
+    w.loop = g_main_loop_new(NULL, FALSE);
+    g_assert_cmpint(store_user_add(f->conn, "Alice", "$6$x", "Alice A.", &error), >, 0);
+    g_assert_no_error(error);
+
+    pr_store_lookup_user_async(&host, "ALICE", NULL, got_result, &w);
+    res = wait_result(&w);
+    user = pr_store_lookup_user_finish(&host, res, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(pr_user_get_name(user), ==, "alice");
+    g_assert_cmpstr(pr_user_get_full_name(user), ==, "Alice A.");
+    g_assert_true(pr_user_is_enabled(user));
+    g_assert_cmpint(pr_user_get_id(user), >, 0);
+    g_clear_object(&res);
+
+    pr_store_lookup_user_async(&host, "nobody", NULL, got_result, &w);
+    res = wait_result(&w);
+    g_assert_null(pr_store_lookup_user_finish(&host, res, &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_clear_object(&res);
+
+    pr_store_module_get_async(&host, &module, "k", NULL, got_result, &w);
+    res = wait_result(&w);
+    g_assert_null(pr_store_module_get_finish(&host, res, &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_clear_object(&res);
+
+    pr_store_module_set_async(&host, &module, "k", "v1", NULL, got_result, &w);
+    res = wait_result(&w);
+    g_assert_true(pr_store_module_set_finish(&host, res, &error));
+    g_assert_no_error(error);
+    g_clear_object(&res);
+
+    pr_store_module_get_async(&host, &module, "k", NULL, got_result, &w);
+    res = wait_result(&w);
+    value = pr_store_module_get_finish(&host, res, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(value, ==, "v1");
+    g_clear_object(&res);
+
+    /* The value is private to the module. */
+    g_clear_pointer(&value, g_free);
+    value = store_module_get(f->conn, "testmod", "k", &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(value, ==, "v1");
+
+    pr_store_module_set_async(&host, &module, "k", NULL, NULL, got_result, &w);
+    res = wait_result(&w);
+    g_assert_true(pr_store_module_set_finish(&host, res, &error));
+    g_assert_no_error(error);
+    g_clear_object(&res);
+    g_clear_pointer(&value, g_free);
+    g_assert_null(store_module_get(f->conn, "testmod", "k", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+
+    g_main_loop_unref(w.loop);
+    store_close(host.store);
+}
+
+static void
+test_pg_bad_password(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(StoreConn) conn = NULL;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("A wrong database password is refused with a clear error");
+
+    g_file_set_contents(f->settings.password_file, "wrong\n", -1, &error);
+    g_assert_no_error(error);
+    conn = store_conn_open(&f->settings, &error);
+    g_assert_null(conn);
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED);
+    g_clear_error(&error);
+
+    g_free(f->settings.password_file);
+    f->settings.password_file = g_build_filename(f->dir, "missing", NULL);
+    conn = store_conn_open(&f->settings, &error);
+    g_assert_null(conn);
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED);
+}
+
+/* ------------------------------------------------------------- spool */
+
+static void
+test_spool(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("postroom-spool-XXXXXX", &error);
+    g_autofree char *spool = g_build_filename(dir, "spool", NULL);
+    g_autofree char *rel1 = NULL;
+    g_autofree char *rel2 = NULL;
+    g_autofree char *rel3 = NULL;
+    g_autofree char *contents = NULL;
+    g_autofree char *path = NULL;
+    g_autoptr(GInputStream) in = NULL;
+    g_autofree char *big = NULL;
+    const gsize big_len = 300 * 1024 + 7;
+    goffset size = 0;
+    gsize len = 0;
+
+    g_test_summary("Spool files: atomic write, hashed names, stream copy, cleanup of temp files");
+    g_assert_no_error(error);
+
+    /* The spool directory is created on first use. */
+    rel1 = spool_write(spool, "hello\r\n", 7, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(rel1);
+    g_assert_cmpuint(strlen(rel1), ==, 2 + 1 + 30);
+    g_assert_cmpint(rel1[2], ==, '/');
+    path = g_build_filename(spool, rel1, NULL);
+    g_assert_true(g_file_get_contents(path, &contents, &len, &error));
+    g_assert_cmpmem(contents, len, "hello\r\n", 7);
+
+    rel2 = spool_write(spool, "", 0, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(rel1, !=, rel2);
+
+    big = g_malloc(big_len);
+    for (gsize i = 0; i < big_len; i++)
+        big[i] = (char)(i * 7);
+    in = g_memory_input_stream_new_from_data(big, (gssize)big_len, NULL);
+    rel3 = spool_write_stream(spool, in, &size, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(size, ==, (goffset)big_len);
+    g_clear_pointer(&path, g_free);
+    g_clear_pointer(&contents, g_free);
+    path = g_build_filename(spool, rel3, NULL);
+    g_assert_true(g_file_get_contents(path, &contents, &len, &error));
+    g_assert_cmpmem(contents, len, big, big_len);
+
+    /* Nothing to clean after clean writes. */
+    g_assert_cmpuint(spool_cleanup(spool, &error), ==, 0);
+    g_assert_no_error(error);
+
+    /* Simulate crashes: temp files in the top level and in a bucket. */
+    {
+        char bucket[3] = { rel1[0], rel1[1], '\0' };
+        g_autofree char *t1 = g_build_filename(spool, bucket, ".tmp-0123456789abcdef", NULL);
+        g_autofree char *t2 = g_build_filename(spool, ".tmp-fedcba", NULL);
+
+        g_assert_true(g_file_set_contents(t1, "partial", -1, &error));
+        g_assert_true(g_file_set_contents(t2, "partial", -1, &error));
+        g_assert_cmpuint(spool_cleanup(spool, &error), ==, 2);
+        g_assert_no_error(error);
+        g_assert_false(g_file_test(t1, G_FILE_TEST_EXISTS));
+        g_assert_false(g_file_test(t2, G_FILE_TEST_EXISTS));
+    }
+    /* Real files stay. */
+    g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+    g_clear_pointer(&path, g_free);
+    path = g_build_filename(spool, rel1, NULL);
+    g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+
+    /* A missing spool directory is nothing to clean. */
+    {
+        g_autofree char *none = g_build_filename(dir, "none", NULL);
+
+        g_assert_cmpuint(spool_cleanup(none, &error), ==, 0);
+        g_assert_no_error(error);
+    }
+    rm_rf(dir);
+}
+
+/* -------------------------------------------------------------- main */
+
+static void
+add_store_test(const char *name, void (*func)(Fixture *, gconstpointer), gboolean pg_only)
+{
+    static const struct {
+        const char *name;
+        Backend backend;
+    } backends[] = { { "sqlite", BACKEND_SQLITE }, { "postgresql", BACKEND_POSTGRES } };
+
+    for (guint i = 0; i < G_N_ELEMENTS(backends); i++) {
+        g_autofree char *path = NULL;
+
+        if (pg_only && backends[i].backend != BACKEND_POSTGRES)
+            continue;
+        path = g_strdup_printf("/store/%s/%s", backends[i].name, name);
+        g_test_add(path, Fixture, GINT_TO_POINTER(backends[i].backend), fixture_set_up, func,
+                   fixture_tear_down);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autoptr(GError) error = NULL;
+    int ret;
+
+    g_test_init(&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+    pg_server = pg_server_start(&error);
+    if (pg_server == NULL) {
+        if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
+            pg_skip_reason = g_strdup_printf("PostgreSQL tests skipped: %s", error->message);
+        } else {
+            /* Installed but broken is a failure, not a skip. */
+            g_printerr("cannot start PostgreSQL: %s\n", error->message);
+            return 1;
+        }
+        g_test_message("%s", pg_skip_reason);
+    }
+
+    add_store_test("migrate", test_migrate, FALSE);
+    add_store_test("too-new", test_too_new, FALSE);
+    add_store_test("users", test_users, FALSE);
+    add_store_test("domains", test_domains, FALSE);
+    add_store_test("mappings", test_mappings, FALSE);
+    add_store_test("lists", test_lists, FALSE);
+    add_store_test("audit", test_audit, FALSE);
+    add_store_test("lockout", test_lockout, FALSE);
+    add_store_test("module-kv", test_module_kv, FALSE);
+    add_store_test("transaction", test_transaction, FALSE);
+    add_store_test("run-async", test_run_async, FALSE);
+    add_store_test("api", test_api, FALSE);
+    add_store_test("bad-password", test_pg_bad_password, TRUE);
+    g_test_add_func("/store/spool", test_spool);
+
+    ret = g_test_run();
+    pg_server_stop(pg_server);
+    g_free(pg_skip_reason);
+    return ret;
+}
