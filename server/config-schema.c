@@ -10,6 +10,7 @@
 
 static const char *const provider_choices[] = { "SQLite", "PostgreSQL", NULL };
 static const char *const scheme_choices[] = { "yescrypt", "sha512-crypt", NULL };
+static const char *const monitor_choices[] = { "none", "all", "selected", NULL };
 static const char *const level_choices[] = { "error", "warning", "message", "info", "debug", NULL };
 
 #define RELOAD PR_SETTING_FLAG_RELOADABLE
@@ -61,6 +62,53 @@ static const PrSettingSpec host_schema[] = {
       N_("Size at which a log file is renamed to .lbk and started anew"), RELOAD },
     { "access", "rules", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
       N_("Access rules for every service: allow|deny CIDR|any [noauth]"), RELOAD },
+    { "delivery", "default_domain", PR_SETTING_STRING, "", 0, 0, NULL,
+      N_("Domain added to addresses without one (empty: the host name)"), RELOAD },
+    { "delivery", "local_domains", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
+      N_("Local domains besides those added with postroomctl domain add; * and ? "
+         "wildcards and full addresses allowed"), RELOAD },
+    { "delivery", "implicit_user_mapping", PR_SETTING_BOOL, "true", 0, 0, NULL,
+      N_("Deliver user@local-domain to the user of that name when no mapping matches"),
+      RELOAD },
+    { "delivery", "unknown_local_outgoing", PR_SETTING_BOOL, "false", 0, 0, NULL,
+      N_("Send locally sent mail for unknown local addresses out to the Internet"), RELOAD },
+    { "delivery", "fax_mailbox", PR_SETTING_STRING, "", 0, 0, NULL,
+      N_("User receiving locally sent mail for unknown local addresses (fax servers)"),
+      RELOAD },
+    { "delivery", "hop_limit", PR_SETTING_INT, "30", 1, 1000, NULL,
+      N_("Received: lines a message may carry before it is refused as looping"), RELOAD },
+    { "delivery", "disk_reserve", PR_SETTING_SIZE, "100M", 0, 0, NULL,
+      N_("Free disk space below which new mail from local senders is refused"), RELOAD },
+    { "delivery", "max_message_size", PR_SETTING_SIZE, "50M", 1024, 0, NULL,
+      N_("Largest message accepted"), RELOAD },
+    { "delivery", "msgaudit", PR_SETTING_BOOL, "false", 0, 0, NULL,
+      N_("Record deliveries and deletions in the msgaudit table"), RELOAD },
+    { "delivery", "postmaster", PR_SETTING_STRING, "", 0, 0, NULL,
+      N_("User who receives administrator alerts (quota)"), RELOAD },
+    { "monitor", "incoming", PR_SETTING_ENUM, "none", 0, 0, monitor_choices,
+      N_("Copy incoming mail for all, selected or no users"), RELOAD },
+    { "monitor", "incoming_users", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
+      N_("Users whose incoming mail is copied (with incoming=selected)"), RELOAD },
+    { "monitor", "incoming_target", PR_SETTING_STRING, "", 0, 0, NULL,
+      N_("User or list receiving copies of incoming mail"), RELOAD },
+    { "monitor", "incoming_min_size", PR_SETTING_SIZE, "0", 0, 0, NULL,
+      N_("Smallest incoming message copied"), RELOAD },
+    { "monitor", "outgoing", PR_SETTING_ENUM, "none", 0, 0, monitor_choices,
+      N_("Copy outgoing mail of all, selected or no users"), RELOAD },
+    { "monitor", "outgoing_users", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
+      N_("Users whose outgoing mail is copied (with outgoing=selected)"), RELOAD },
+    { "monitor", "outgoing_target", PR_SETTING_STRING, "", 0, 0, NULL,
+      N_("User or list receiving copies of outgoing mail"), RELOAD },
+    { "monitor", "outgoing_min_size", PR_SETTING_SIZE, "0", 0, 0, NULL,
+      N_("Smallest outgoing message copied"), RELOAD },
+    { "monitor", "internal", PR_SETTING_ENUM, "none", 0, 0, monitor_choices,
+      N_("Copy internal mail of all, selected or no users"), RELOAD },
+    { "monitor", "internal_users", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
+      N_("Users whose internal mail is copied (with internal=selected)"), RELOAD },
+    { "monitor", "internal_target", PR_SETTING_STRING, "", 0, 0, NULL,
+      N_("User or list receiving copies of internal mail"), RELOAD },
+    { "monitor", "internal_min_size", PR_SETTING_SIZE, "0", 0, 0, NULL,
+      N_("Smallest internal message copied"), RELOAD },
     { NULL }
 };
 

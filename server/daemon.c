@@ -18,6 +18,7 @@
 #include "module-loader.h"
 #include "privileges.h"
 #include "store/spool.h"
+#include "store/store-mail.h"
 #include "tls.h"
 
 /* postroomd: read and check the configuration, open the enabled modules,
@@ -131,6 +132,44 @@ log_settings_from_config(Config *config, LogSettings *out, char **dir_out, gbool
     out->max_size = config_get_int(config, "log", "max_size");
     out->level = log_level_from_string(config_get_string(config, "log", "level"));
     out->to_stderr = foreground;
+}
+
+static gpointer
+unlock_instance_job(StoreConn *c, gpointer data, GError **error)
+{
+    gint64 n = store_mailbox_unlock_instance(c, data, error);
+    return n < 0 ? NULL : g_memdup2(&n, sizeof n);
+}
+
+typedef struct {
+    Store *store;
+    gboolean done;
+} StartupJob;
+
+static void
+unlock_instance_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    StartupJob *job = data;
+    g_autoptr(GError) error = NULL;
+    g_autofree gint64 *n = store_run_finish(job->store, result, &error);
+    if (n == NULL)
+        g_warning("cannot release mailbox locks of an earlier run: %s", error->message);
+    else if (*n > 0)
+        g_message(_("released %" G_GINT64_FORMAT " mailbox locks left by an earlier run"), *n);
+    job->done = TRUE;
+}
+
+/* Mailbox locks are held in the database so that they hold across
+ * instances; the ones this instance held when it last stopped (or died)
+ * belong to nobody now. An instance is known by its host name. */
+static void
+release_stale_locks(PrHost *host)
+{
+    StartupJob job = { host->store, FALSE };
+    store_run_async(host->store, unlock_instance_job, g_strdup(host->hostname), g_free, NULL,
+                    unlock_instance_done, &job);
+    while (!job.done)
+        g_main_context_iteration(NULL, TRUE);
 }
 
 /* The service user writes (and rotates) the logs after privileges are
@@ -332,6 +371,7 @@ _pr_daemon_main(int argc, char **argv)
             _("cannot open the store: %s (run “postroomctl init” first?)"), error->message);
         fail(&d, EX_UNAVAILABLE, msg);
     }
+    release_stale_locks(d.host);
     g_autofree char *spool = g_build_filename(d.host->data_dir, "spool", NULL);
     guint leftovers = spool_cleanup(spool, NULL);
     if (leftovers > 0)

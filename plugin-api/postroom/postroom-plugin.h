@@ -18,5 +18,6 @@
 #include <postroom/pr-connection.h>
 #include <postroom/pr-auth.h>
 #include <postroom/pr-store.h>
+#include <postroom/pr-mailbox.h>
 #include <postroom/pr-log.h>
 #undef POSTROOM_PLUGIN_INSIDE

@@ -36,6 +36,8 @@ ctl_exit_code(const GError *error)
             return EX_CONFIG;
         case CTL_ERROR_SOFTWARE:
             return EX_SOFTWARE;
+        case CTL_ERROR_TEMPFAIL:
+            return EX_TEMPFAIL;
         }
         return EX_SOFTWARE;
     }

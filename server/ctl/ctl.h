@@ -24,6 +24,7 @@ typedef enum {
     CTL_ERROR_UNAVAILABLE, /* EX_UNAVAILABLE: the database cannot be opened */
     CTL_ERROR_CONFIG,      /* EX_CONFIG */
     CTL_ERROR_SOFTWARE,    /* EX_SOFTWARE */
+    CTL_ERROR_TEMPFAIL,    /* EX_TEMPFAIL: try again later (disk full, store busy) */
 } CtlError;
 
 typedef struct {
@@ -49,6 +50,15 @@ typedef struct {
     char **remove;
     char *ip;
     int limit;
+    char *from;           /* deliver */
+    char *auth_user;
+    char *forward_to;     /* user set */
+    char *keep_copy;
+    char *assistant;
+    char *assistant_only;
+    char *everyone;
+    char *quota;
+    char *local_only;     /* list set */
 } CtlOptions;
 
 extern CtlOptions ctl_options;
@@ -84,6 +94,11 @@ int ctl_cmd_list_members(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_list_list(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_loginaudit(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_unlock(Ctl *ctl, char **args, GError **error);
+
+/* ctl-mail.c */
+int ctl_cmd_deliver(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_user_set(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_list_set(Ctl *ctl, char **args, GError **error);
 
 /* A lower-case ASCII (IDNA) copy of a domain name, or NULL with
  * CTL_ERROR_DATA. */

@@ -68,6 +68,38 @@ static const GOptionEntry loginaudit_entries[] = {
     { NULL }
 };
 
+static const GOptionEntry deliver_entries[] = {
+    { "from", 0, 0, G_OPTION_ARG_STRING, &ctl_options.from,
+      N_("Envelope sender (default: your login name at the default domain; \"\" for none)"),
+      N_("ADDRESS") },
+    { "auth-user", 0, 0, G_OPTION_ARG_STRING, &ctl_options.auth_user,
+      N_("Treat the message as sent by this local user (assistants, monitoring)"), N_("USER") },
+    { NULL }
+};
+
+static const GOptionEntry user_set_entries[] = {
+    { "forward-to", 0, 0, G_OPTION_ARG_STRING, &ctl_options.forward_to,
+      N_("Forward the user's mail to these addresses or users (\"\" to stop)"), N_("LIST") },
+    { "keep-copy", 0, 0, G_OPTION_ARG_STRING, &ctl_options.keep_copy,
+      N_("Keep a copy in the mailbox when forwarding"), N_("yes|no") },
+    { "assistant", 0, 0, G_OPTION_ARG_STRING, &ctl_options.assistant,
+      N_("Users or addresses that receive copies of the user's mail (\"\" for none)"),
+      N_("LIST") },
+    { "assistant-only", 0, 0, G_OPTION_ARG_STRING, &ctl_options.assistant_only,
+      N_("Send the user's mail only to the assistants"), N_("yes|no") },
+    { "everyone", 0, 0, G_OPTION_ARG_STRING, &ctl_options.everyone,
+      N_("Include the user in the built-in everyone list"), N_("yes|no") },
+    { "quota", 0, 0, G_OPTION_ARG_STRING, &ctl_options.quota,
+      N_("Mailbox quota (0 for none); never refuses incoming mail"), N_("SIZE") },
+    { NULL }
+};
+
+static const GOptionEntry list_set_entries[] = {
+    { "local-only", 0, 0, G_OPTION_ARG_STRING, &ctl_options.local_only,
+      N_("Take mail from local senders only"), N_("yes|no") },
+    { NULL }
+};
+
 typedef struct {
     const char *words;   /* "user add" */
     const char *params;  /* positional arguments, for usage lines */
@@ -90,6 +122,8 @@ static const CtlCommand commands[] = {
       ctl_cmd_user_passwd },
     { "user list", "", N_("List the users"), 0, 0, NULL, TRUE, ctl_cmd_user_list },
     { "user show", N_("NAME"), N_("Show one user"), 1, 1, NULL, TRUE, ctl_cmd_user_show },
+    { "user set", N_("NAME"), N_("Change a user's forwarding, assistants or quota"), 1, 1,
+      user_set_entries, TRUE, ctl_cmd_user_set },
     { "user enable", N_("NAME"), N_("Allow a user to log in again"), 1, 1, NULL, TRUE,
       ctl_cmd_user_enable },
     { "user disable", N_("NAME"), N_("Stop a user from logging in"), 1, 1, NULL, TRUE,
@@ -107,9 +141,14 @@ static const CtlCommand commands[] = {
     { "list del", N_("NAME"), N_("Delete a list"), 1, 1, NULL, TRUE, ctl_cmd_list_del },
     { "list members", N_("NAME"), N_("Show or change the members of a list"), 1, 1,
       list_members_entries, TRUE, ctl_cmd_list_members },
+    { "list set", N_("NAME"), N_("Change a list's settings"), 1, 1, list_set_entries, TRUE,
+      ctl_cmd_list_set },
     { "list list", "", N_("List the lists"), 0, 0, NULL, TRUE, ctl_cmd_list_list },
     { "loginaudit", "", N_("Show login attempts and lockouts"), 0, 0, loginaudit_entries, TRUE,
       ctl_cmd_loginaudit },
+    { "deliver", N_("RECIPIENT..."),
+      N_("Deliver a message from standard input to local mailboxes and the queue"), 1, 1000,
+      deliver_entries, TRUE, ctl_cmd_deliver },
     { "unlock", N_("ADDRESS"), N_("Clear the login lockout of a client address"), 1, 1, NULL,
       TRUE, ctl_cmd_unlock },
     { "modules", "", N_("List the installed modules and the refused module files"), 0, 0, NULL,

@@ -5,6 +5,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "store-ops.h"
+#include "store-mail.h"
 #include "store-queries.h"
 
 /* Longest name, pattern or key accepted; longer input is refused rather
@@ -50,6 +51,8 @@ store_user_free(StoreUser *user)
         return;
     g_free(user->name);
     g_free(user->full_name);
+    g_free(user->forward_to);
+    g_free(user->assistants);
     if (user->pwhash != NULL) {
         explicit_bzero(user->pwhash, strlen(user->pwhash));
         g_free(user->pwhash);
@@ -71,6 +74,12 @@ user_from_row(GdaDataModel *model, int row)
     user->enabled = store_model_bool(model, 4, row);
     user->quota_bytes = store_model_int64(model, 5, row);
     user->created = store_model_int64(model, 6, row);
+    user->used_bytes = store_model_int64(model, 7, row);
+    user->forward_to = store_model_string(model, 8, row);
+    user->forward_keep_copy = store_model_bool(model, 9, row);
+    user->assistants = store_model_string(model, 10, row);
+    user->assistant_only = store_model_bool(model, 11, row);
+    user->in_everyone = store_model_bool(model, 12, row);
     return user;
 }
 
@@ -115,7 +124,7 @@ store_user_add(StoreConn *c, const char *name, const char *pwhash, const char *f
         goto fail;
     if (!store_commit(c, error))
         return 0;
-    return id;
+    return store_directory_bump(c, error) ? id : 0;
 
 fail:
     store_rollback(c);
@@ -148,7 +157,8 @@ store_user_delete(StoreConn *c, const char *name, GError **error)
     if (lname == NULL)
         return FALSE;
     return changed_one(store_conn_exec(c, Q_USER_DELETE, error, "name", lname, NULL), error,
-                       _("There is no user “%s”."), lname);
+                       _("There is no user “%s”."), lname) &&
+           store_directory_bump(c, error);
 }
 
 gboolean
@@ -171,8 +181,10 @@ store_user_set_enabled(StoreConn *c, const char *name, gboolean enabled, GError 
     if (lname == NULL)
         return FALSE;
     return changed_one(
-        store_conn_exec(c, Q_USER_SET_ENABLED, error, "enabled", !!enabled, "name", lname, NULL),
-        error, _("There is no user “%s”."), lname);
+               store_conn_exec(c, Q_USER_SET_ENABLED, error, "enabled", !!enabled, "name", lname,
+                               NULL),
+               error, _("There is no user “%s”."), lname) &&
+           store_directory_bump(c, error);
 }
 
 StoreUser *
@@ -243,7 +255,7 @@ store_domain_add(StoreConn *c, const char *name, GError **error)
                     lname);
         return FALSE;
     }
-    return TRUE;
+    return store_directory_bump(c, error);
 }
 
 gboolean
@@ -254,7 +266,8 @@ store_domain_delete(StoreConn *c, const char *name, GError **error)
     if (lname == NULL)
         return FALSE;
     return changed_one(store_conn_exec(c, Q_DOMAIN_DELETE, error, "name", lname, NULL), error,
-                       _("There is no domain “%s”."), lname);
+                       _("There is no domain “%s”."), lname) &&
+           store_directory_bump(c, error);
 }
 
 GPtrArray *
@@ -313,7 +326,7 @@ store_mapping_add(StoreConn *c, const char *pattern, const char *target, GError 
                     _("The mapping from “%s” to “%s” exists."), lpattern, target);
         return FALSE;
     }
-    return TRUE;
+    return store_directory_bump(c, error);
 }
 
 gboolean
@@ -329,7 +342,8 @@ store_mapping_delete(StoreConn *c, const char *pattern, const char *target, GErr
                                target, NULL);
     else
         rows = store_conn_exec(c, Q_MAPPING_DELETE_ALL, error, "pattern", lpattern, NULL);
-    return changed_one(rows, error, _("There is no mapping for “%s”."), lpattern);
+    return changed_one(rows, error, _("There is no mapping for “%s”."), lpattern) &&
+           store_directory_bump(c, error);
 }
 
 GPtrArray *
@@ -394,7 +408,7 @@ store_list_add(StoreConn *c, const char *name, const char *kind, const char *des
                     lname);
         return FALSE;
     }
-    return TRUE;
+    return store_directory_bump(c, error);
 }
 
 gboolean
@@ -405,7 +419,8 @@ store_list_delete(StoreConn *c, const char *name, GError **error)
     if (lname == NULL)
         return FALSE;
     return changed_one(store_conn_exec(c, Q_LIST_DELETE, error, "name", lname, NULL), error,
-                       _("There is no list “%s”."), lname);
+                       _("There is no list “%s”."), lname) &&
+           store_directory_bump(c, error);
 }
 
 GPtrArray *
@@ -473,7 +488,7 @@ store_list_member_add(StoreConn *c, const char *list, const char *member, GError
                     _("“%s” is already a member of the list “%s”."), lmember, lname);
         return FALSE;
     }
-    return TRUE;
+    return store_directory_bump(c, error);
 }
 
 gboolean
@@ -500,7 +515,7 @@ store_list_member_remove(StoreConn *c, const char *list, const char *member, GEr
                     _("“%s” is not a member of the list “%s”."), lmember, lname);
         return FALSE;
     }
-    return TRUE;
+    return store_directory_bump(c, error);
 }
 
 GPtrArray *

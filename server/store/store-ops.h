@@ -15,6 +15,12 @@ typedef struct {
     gboolean enabled;
     gint64 quota_bytes; /* 0 = unlimited */
     gint64 created;     /* unix time */
+    gint64 used_bytes;  /* in all folders */
+    char *forward_to;   /* ';'-separated; "" = no forwarding */
+    gboolean forward_keep_copy;
+    char *assistants;   /* ';'-separated */
+    gboolean assistant_only;
+    gboolean in_everyone;
 } StoreUser;
 
 void store_user_free(StoreUser *user);

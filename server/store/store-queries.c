@@ -23,10 +23,14 @@ static const char *const queries[Q_N_QUERIES] = {
         "UPDATE users SET pwhash = ##pwhash::string WHERE name = ##name::string",
     [Q_USER_SET_ENABLED] = "UPDATE users SET enabled = ##enabled::gboolean "
                            "WHERE name = ##name::string",
-    [Q_USER_GET] = "SELECT id, name, full_name, pwhash, enabled, quota_bytes, created "
-                   "FROM users WHERE name = ##name::string",
-    [Q_USER_LIST] = "SELECT id, name, full_name, pwhash, enabled, quota_bytes, created "
-                    "FROM users ORDER BY name",
+    [Q_USER_GET] = "SELECT id, name, full_name, pwhash, enabled, quota_bytes, created, "
+                   "used_bytes, forward_to, forward_keep_copy, assistants, assistant_only, "
+                   "in_everyone FROM users WHERE name = ##name::string",
+    [Q_USER_LIST] = "SELECT id, name, full_name, pwhash, enabled, quota_bytes, created, "
+                    "used_bytes, forward_to, forward_keep_copy, assistants, assistant_only, "
+                    "in_everyone FROM users ORDER BY name",
+    [Q_USER_SET_QUOTA] = "UPDATE users SET quota_bytes = ##quota::gint64 "
+                         "WHERE name = ##name::string",
     [Q_FOLDER_ADD] = "INSERT INTO folders (user_id, name, uidvalidity, special_use) "
                      "VALUES (##user_id::gint64, ##name::string, ##uidvalidity::gint64, "
                      "##special_use::string::null)",
@@ -104,6 +108,88 @@ static const char *const queries[Q_N_QUERIES] = {
                      "ON CONFLICT (module, key) DO UPDATE SET value = excluded.value",
     [Q_MODULE_DELETE] = "DELETE FROM module_kv "
                         "WHERE module = ##module::string AND key = ##key::string",
+    [Q_DIRECTORY_VERSION] = "SELECT version FROM directory_version WHERE id = 1",
+    [Q_DIRECTORY_BUMP] = "UPDATE directory_version SET version = version + 1 WHERE id = 1",
+    [Q_DIR_USERS] = "SELECT name, forward_to, forward_keep_copy, assistants, assistant_only, "
+                    "in_everyone FROM users ORDER BY name",
+    [Q_DIR_LISTS] = "SELECT l.name, l.kind, l.local_senders_only, m.member FROM lists l "
+                    "LEFT JOIN list_members m ON m.list_id = l.id ORDER BY l.name, m.member",
+    [Q_USER_SET_ROUTING] =
+        "UPDATE users SET forward_to = ##forward_to::string, "
+        "forward_keep_copy = ##keep::gboolean, assistants = ##assistants::string, "
+        "assistant_only = ##assistant_only::gboolean, in_everyone = ##everyone::gboolean "
+        "WHERE name = ##name::string",
+    [Q_LIST_SET_LOCAL_ONLY] = "UPDATE lists SET local_senders_only = ##local_only::gboolean "
+                              "WHERE name = ##name::string",
+
+    [Q_MESSAGE_ADD] = "INSERT INTO messages (spool_path, size, received, envelope_from, "
+                      "hdr_subject, hdr_from, hdr_date, hdr_message_id) VALUES "
+                      "(##path::string, ##size::gint64, ##received::gint64, ##sender::string, "
+                      "##subject::string::null, ##from::string::null, ##date::string::null, "
+                      "##message_id::string::null)",
+    [Q_MESSAGE_ID_BY_PATH] = "SELECT id FROM messages WHERE spool_path = ##path::string",
+    /* A spool file lives while a mailbox or an unfinished queue entry uses it. */
+    [Q_MESSAGE_REFS] =
+        "SELECT (SELECT COUNT(*) FROM folder_messages WHERE message_id = ##id::gint64) + "
+        "(SELECT COUNT(*) FROM queue WHERE message_id = ##id::gint64 "
+        "AND state IN ('pending', 'deferred', 'held')), "
+        "(SELECT spool_path FROM messages WHERE id = ##id::gint64)",
+    [Q_MESSAGE_DELETE] = "DELETE FROM messages WHERE id = ##id::gint64",
+    [Q_INBOX_OF_USER] = "SELECT f.id, u.id FROM folders f JOIN users u ON u.id = f.user_id "
+                        "WHERE u.name = ##name::string AND f.name = 'INBOX'",
+    [Q_FOLDER_OF_USER] = "SELECT f.id, f.uidvalidity FROM folders f "
+                         "JOIN users u ON u.id = f.user_id "
+                         "WHERE u.name = ##name::string AND f.name = ##folder::string",
+    [Q_FOLDER_USER] = "SELECT user_id FROM folders WHERE id = ##id::gint64",
+    /* Update first: the row lock it takes makes the read that follows
+     * safe against a concurrent delivery on another instance. */
+    [Q_FOLDER_TAKE_UID] = "UPDATE folders SET uidnext = uidnext + 1, "
+                          "highestmodseq = highestmodseq + 1 WHERE id = ##id::gint64",
+    [Q_FOLDER_LAST_UID] = "SELECT uidnext - 1, highestmodseq FROM folders WHERE id = ##id::gint64",
+    [Q_FOLDER_MESSAGE_ADD] =
+        "INSERT INTO folder_messages (folder_id, message_id, uid, modseq, internaldate, "
+        "header_prefix) VALUES (##folder::gint64, ##message::gint64, ##uid::gint64, "
+        "##modseq::gint64, ##date::gint64, ##prefix::string)",
+    [Q_USER_USAGE_ADD] = "UPDATE users SET used_bytes = used_bytes + ##delta::gint64 "
+                         "WHERE id = ##id::gint64",
+    [Q_USER_QUOTA_STATE] = "SELECT used_bytes, quota_bytes, quota_alert, name FROM users "
+                           "WHERE id = ##id::gint64",
+    [Q_USER_QUOTA_ALERT_SET] = "UPDATE users SET quota_alert = ##level::gint "
+                               "WHERE id = ##id::gint64",
+    [Q_QUEUE_ADD] = "INSERT INTO queue (message_id, sender, recipient, created, next_try) "
+                    "VALUES (##message::gint64, ##sender::string, ##recipient::string, "
+                    "##now::gint64, ##now::gint64)",
+    [Q_MSGAUDIT_ADD] = "INSERT INTO msgaudit (datetime, component, owner, actionuser, cmd, "
+                       "ipaddr, sourcefolder, subject, sender, msgdate) VALUES (##now::gint64, "
+                       "##component::string, ##owner::string, ##actor::string, ##cmd::string, "
+                       "##ip::string, ##folder::string, ##subject::string, ##sender::string, "
+                       "##msgdate::string)",
+
+    [Q_FOLDER_LOCK_SERIAL] = "UPDATE folders SET lock_serial = lock_serial + 1 "
+                             "WHERE id = ##id::gint64",
+    [Q_LOCK_PURGE_EXPIRED] = "DELETE FROM mailbox_locks WHERE folder_id = ##id::gint64 "
+                             "AND expires < ##now::gint64",
+    [Q_LOCK_HOLDERS] = "SELECT holder, exclusive FROM mailbox_locks "
+                       "WHERE folder_id = ##id::gint64",
+    [Q_LOCK_ADD] = "INSERT INTO mailbox_locks (folder_id, holder, instance, exclusive, expires) "
+                   "VALUES (##id::gint64, ##holder::string, ##instance::string, "
+                   "##exclusive::gboolean, ##expires::gint64)",
+    [Q_LOCK_REFRESH] = "UPDATE mailbox_locks SET expires = ##expires::gint64 "
+                       "WHERE folder_id = ##id::gint64 AND holder = ##holder::string",
+    [Q_LOCK_RELEASE] = "DELETE FROM mailbox_locks WHERE folder_id = ##id::gint64 "
+                       "AND holder = ##holder::string",
+    [Q_LOCK_RELEASE_INSTANCE] = "DELETE FROM mailbox_locks WHERE instance = ##instance::string",
+    [Q_MAILBOX_LIST] = "SELECT fm.uid, fm.message_id, m.size, m.spool_path, fm.header_prefix "
+                       "FROM folder_messages fm JOIN messages m ON m.id = fm.message_id "
+                       "WHERE fm.folder_id = ##id::gint64 AND fm.held = ##held::gboolean "
+                       "ORDER BY fm.uid",
+    [Q_MAILBOX_ENTRY] = "SELECT fm.message_id, m.size, fm.header_prefix FROM folder_messages fm "
+                        "JOIN messages m ON m.id = fm.message_id "
+                        "WHERE fm.folder_id = ##id::gint64 AND fm.uid = ##uid::gint64",
+    [Q_MAILBOX_DELETE] = "DELETE FROM folder_messages WHERE folder_id = ##id::gint64 "
+                         "AND uid = ##uid::gint64",
+    [Q_MAILBOX_HOLD] = "UPDATE folder_messages SET held = ##held::gboolean "
+                       "WHERE folder_id = ##id::gint64 AND uid = ##uid::gint64",
 };
 
 const char *

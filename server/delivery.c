@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "delivery.h"
+
+#include <errno.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <postroom/pr-log.h>
+#include <sys/statvfs.h>
+
+#include "store/spool.h"
+#include "store/store-mail.h"
+
+G_DEFINE_QUARK(pr - delivery - error - quark, pr_delivery_error)
+
+/* Headers that would make a monitor's mailbox send read receipts. */
+static const char *const receipt_headers[] = { "Disposition-Notification-To", "Return-Receipt-To",
+                                               "X-Confirm-Reading-To", NULL };
+
+static void
+monitor_from_config(RouterMonitor *m, Config *config, const char *kind)
+{
+    g_autofree char *users = g_strconcat(kind, "_users", NULL);
+    g_autofree char *target = g_strconcat(kind, "_target", NULL);
+    g_autofree char *min_size = g_strconcat(kind, "_min_size", NULL);
+    const char *scope = config_get_string(config, "monitor", kind);
+    const char *t = config_get_string(config, "monitor", target);
+
+    m->scope = g_strcmp0(scope, "all") == 0        ? ROUTER_MONITOR_ALL
+               : g_strcmp0(scope, "selected") == 0 ? ROUTER_MONITOR_SELECTED
+                                                   : ROUTER_MONITOR_NONE;
+    m->users = config_get_strv(config, "monitor", users);
+    m->target = t != NULL && *t != '\0' ? g_ascii_strdown(t, -1) : NULL;
+    m->min_size = config_get_int(config, "monitor", min_size);
+}
+
+void
+delivery_settings_init(DeliverySettings *s, Config *config, const char *hostname)
+{
+    const char *data_dir = config_get_string(config, "server", "data_dir");
+    const char *domain = config_get_string(config, "delivery", "default_domain");
+    const char *fax = config_get_string(config, "delivery", "fax_mailbox");
+    const char *postmaster = config_get_string(config, "delivery", "postmaster");
+    RouterData *r = router_data_new();
+
+    s->hostname = g_strdup(hostname);
+    s->spool_dir = g_build_filename(data_dir, "spool", NULL);
+    s->disk_reserve = config_get_int(config, "delivery", "disk_reserve");
+    s->max_size = config_get_int(config, "delivery", "max_message_size");
+    s->msgaudit = config_get_bool(config, "delivery", "msgaudit");
+    s->postmaster = postmaster != NULL && *postmaster != '\0' ? g_strdup(postmaster) : NULL;
+
+    g_free(r->default_domain);
+    r->default_domain = g_ascii_strdown(domain != NULL && *domain != '\0' ? domain : hostname, -1);
+    g_strfreev(r->local_domains);
+    r->local_domains = config_get_strv(config, "delivery", "local_domains");
+    r->implicit_user_mapping = config_get_bool(config, "delivery", "implicit_user_mapping");
+    r->unknown_local_outgoing = config_get_bool(config, "delivery", "unknown_local_outgoing");
+    r->fax_mailbox = fax != NULL && *fax != '\0' ? g_ascii_strdown(fax, -1) : NULL;
+    r->hop_limit = config_get_int(config, "delivery", "hop_limit");
+    monitor_from_config(&r->monitor_incoming, config, "incoming");
+    monitor_from_config(&r->monitor_outgoing, config, "outgoing");
+    monitor_from_config(&r->monitor_internal, config, "internal");
+    s->router = r;
+}
+
+void
+delivery_settings_clear(DeliverySettings *s)
+{
+    g_clear_pointer(&s->hostname, g_free);
+    g_clear_pointer(&s->spool_dir, g_free);
+    g_clear_pointer(&s->postmaster, g_free);
+    g_clear_pointer(&s->router, router_data_free);
+}
+
+static void
+copy_monitor(RouterMonitor *to, const RouterMonitor *from)
+{
+    to->scope = from->scope;
+    to->users = g_strdupv(from->users);
+    to->min_size = from->min_size;
+    to->target = g_strdup(from->target);
+}
+
+RouterData *
+delivery_load_directory(StoreConn *c, const DeliverySettings *s, GError **error)
+{
+    g_autoptr(RouterData) d = router_data_new();
+    const RouterData *from = s->router;
+
+    g_free(d->default_domain);
+    d->default_domain = g_strdup(from->default_domain);
+    g_strfreev(d->local_domains);
+    d->local_domains = g_strdupv(from->local_domains);
+    d->implicit_user_mapping = from->implicit_user_mapping;
+    d->unknown_local_outgoing = from->unknown_local_outgoing;
+    d->fax_mailbox = g_strdup(from->fax_mailbox);
+    d->hop_limit = from->hop_limit;
+    copy_monitor(&d->monitor_incoming, &from->monitor_incoming);
+    copy_monitor(&d->monitor_outgoing, &from->monitor_outgoing);
+    copy_monitor(&d->monitor_internal, &from->monitor_internal);
+    if (!store_directory_load(c, d, error))
+        return NULL;
+    return g_steal_pointer(&d);
+}
+
+void
+delivery_report_free(DeliveryReport *report)
+{
+    if (report == NULL)
+        return;
+    router_outcome_free(report->outcome);
+    g_free(report);
+}
+
+/* ---- the message ---- */
+
+GBytes *
+delivery_normalize(GBytes *message)
+{
+    gsize len = 0;
+    const char *data = g_bytes_get_data(message, &len);
+    GByteArray *out = g_byte_array_sized_new(len + len / 40 + 2);
+
+    for (gsize i = 0; i < len; i++) {
+        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+            g_byte_array_append(out, (const guint8 *)"\r", 1);
+        if (data[i] == '\r' && (i + 1 == len || data[i + 1] != '\n')) {
+            /* A lone CR becomes a line end too: nothing downstream may see
+             * line ends of another kind. */
+            g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+            continue;
+        }
+        g_byte_array_append(out, (const guint8 *)data + i, 1);
+    }
+    if (out->len < 2 || out->data[out->len - 2] != '\r' || out->data[out->len - 1] != '\n')
+        g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+    return g_byte_array_free_to_bytes(out);
+}
+
+typedef struct {
+    int received;
+    GPtrArray *delivered_to;
+    char *subject, *from, *date, *message_id;
+    gsize header_end; /* offset of the blank line ending the header */
+} HeaderSummary;
+
+static void
+header_summary_clear(HeaderSummary *h)
+{
+    g_ptr_array_unref(h->delivered_to);
+    g_free(h->subject);
+    g_free(h->from);
+    g_free(h->date);
+    g_free(h->message_id);
+}
+
+/* Reads the header block of a CRLF message: folded lines are unfolded, and
+ * values are cut to the 998 octets RFC 5322 allows on a line. */
+static void
+summarize_headers(const char *data, gsize len, HeaderSummary *h)
+{
+    g_autoptr(GString) field = g_string_new(NULL);
+    gsize pos = 0;
+
+    h->delivered_to = g_ptr_array_new_with_free_func(g_free);
+    h->header_end = len;
+    for (;;) {
+        const char *eol = g_strstr_len(data + pos, len - pos, "\r\n");
+        gsize line_len = eol != NULL ? (gsize)(eol - (data + pos)) : len - pos;
+        gboolean continuation = line_len > 0 && (data[pos] == ' ' || data[pos] == '\t');
+
+        if (!continuation && field->len > 0) {
+            char *colon = strchr(field->str, ':');
+            if (colon != NULL) {
+                g_autofree char *name = g_strndup(field->str, colon - field->str);
+                g_autofree char *value = g_strstrip(g_strndup(colon + 1, 998));
+                g_strstrip(name);
+                if (g_ascii_strcasecmp(name, "Received") == 0)
+                    h->received++;
+                else if (g_ascii_strcasecmp(name, "Delivered-To") == 0)
+                    g_ptr_array_add(h->delivered_to, g_steal_pointer(&value));
+                else if (g_ascii_strcasecmp(name, "Subject") == 0 && h->subject == NULL)
+                    h->subject = g_steal_pointer(&value);
+                else if (g_ascii_strcasecmp(name, "From") == 0 && h->from == NULL)
+                    h->from = g_steal_pointer(&value);
+                else if (g_ascii_strcasecmp(name, "Date") == 0 && h->date == NULL)
+                    h->date = g_steal_pointer(&value);
+                else if (g_ascii_strcasecmp(name, "Message-ID") == 0 && h->message_id == NULL)
+                    h->message_id = g_steal_pointer(&value);
+            }
+            g_string_truncate(field, 0);
+        }
+        if (eol == NULL || line_len == 0) {
+            h->header_end = pos;
+            break;
+        }
+        if (field->len < 4096)
+            g_string_append_len(field, data + pos, line_len);
+        pos += line_len + 2;
+    }
+    g_ptr_array_add(h->delivered_to, NULL);
+}
+
+/* RFC 5322 date, in English whatever the locale. */
+static char *
+rfc5322_date(GDateTime *t)
+{
+    static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+    static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    gint64 offset = g_date_time_get_utc_offset(t) / G_USEC_PER_SEC / 60;
+    return g_strdup_printf(
+        "%s, %d %s %d %02d:%02d:%02d %c%02d%02d", days[g_date_time_get_day_of_week(t) - 1],
+        g_date_time_get_day_of_month(t), months[g_date_time_get_month(t) - 1],
+        g_date_time_get_year(t), g_date_time_get_hour(t), g_date_time_get_minute(t),
+        g_date_time_get_second(t), offset < 0 ? '-' : '+', (int)(ABS(offset) / 60),
+        (int)(ABS(offset) % 60));
+}
+
+/* Return-Path and a Received line, then the message. */
+static GBytes *
+trace_headers(const DeliverySettings *s, const DeliveryEnvelope *env, GBytes *body, gint64 received)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_from_unix_local(received);
+    g_autofree char *date = rfc5322_date(now);
+    g_autoptr(GString) out = g_string_new(NULL);
+    const char *const *rcpt = env->recipients;
+
+    g_string_append_printf(out, "Return-Path: <%s>\r\n", env->sender);
+    if (env->client_ip != NULL)
+        g_string_append_printf(out, "Received: from %s ([%s])\r\n\tby %s (Postroom) with %s",
+                               env->client_name != NULL ? env->client_name : "unknown",
+                               env->client_ip, s->hostname, env->protocol);
+    else
+        g_string_append_printf(out, "Received: by %s (Postroom) with %s", s->hostname,
+                               env->protocol);
+    /* "for" names the recipient only when there is one, not to leak Bcc. */
+    if (rcpt != NULL && rcpt[0] != NULL && rcpt[1] == NULL && strchr(rcpt[0], '\r') == NULL &&
+        strchr(rcpt[0], '\n') == NULL)
+        g_string_append_printf(out, "\r\n\tfor <%s>", rcpt[0]);
+    g_string_append_printf(out, "; %s\r\n", date);
+    g_string_append_len(out, g_bytes_get_data(body, NULL), g_bytes_get_size(body));
+    return g_string_free_to_bytes(g_steal_pointer(&out));
+}
+
+/* The header without read-receipt requests, for monitor copies. */
+static GBytes *
+strip_receipt_requests(GBytes *message, gsize header_end)
+{
+    gsize len = 0;
+    const char *data = g_bytes_get_data(message, &len);
+    GString *out = g_string_sized_new(len);
+    gsize pos = 0;
+    gboolean skipping = FALSE;
+
+    while (pos < header_end) {
+        const char *eol = g_strstr_len(data + pos, header_end - pos, "\r\n");
+        gsize line_len = eol != NULL ? (gsize)(eol - (data + pos)) + 2 : header_end - pos;
+        gboolean continuation = data[pos] == ' ' || data[pos] == '\t';
+        if (!continuation) {
+            skipping = FALSE;
+            for (int i = 0; receipt_headers[i] != NULL; i++) {
+                gsize n = strlen(receipt_headers[i]);
+                if (line_len > n && g_ascii_strncasecmp(data + pos, receipt_headers[i], n) == 0 &&
+                    data[pos + n] == ':')
+                    skipping = TRUE;
+            }
+        }
+        if (!skipping)
+            g_string_append_len(out, data + pos, line_len);
+        pos += line_len;
+    }
+    g_string_append_len(out, data + header_end, len - header_end);
+    return g_string_free_to_bytes(out);
+}
+
+static gboolean
+enough_space(const DeliverySettings *s, GError **error)
+{
+    struct statvfs st;
+    if (s->disk_reserve <= 0 || statvfs(s->spool_dir, &st) != 0)
+        return TRUE;
+    guint64 free_bytes = (guint64)st.f_bavail * st.f_frsize;
+    if (free_bytes >= (guint64)s->disk_reserve)
+        return TRUE;
+    g_set_error(error, PR_DELIVERY_ERROR, PR_DELIVERY_ERROR_NO_SPACE,
+                _("Only %" G_GUINT64_FORMAT " MiB of disk space is free, below the reserve of "
+                  "%" G_GINT64_FORMAT " MiB ([delivery] disk_reserve); new mail from local "
+                  "senders is refused until space is freed"),
+                free_bytes / (1024 * 1024), s->disk_reserve / (1024 * 1024));
+    return FALSE;
+}
+
+/* Writes @data to the spool and stores it for @mailboxes and @remote. */
+static gint64
+store_copy(StoreConn *c, const DeliverySettings *s, GBytes *data, const DeliveryEnvelope *env,
+           const HeaderSummary *h, gint64 received, const char *domain, GPtrArray *mailboxes,
+           GPtrArray *remote, GPtrArray *alerts, GError **error)
+{
+    gsize len = 0;
+    const void *bytes = g_bytes_get_data(data, &len);
+    g_autofree char *path = spool_write(s->spool_dir, bytes, len, error);
+    if (path == NULL)
+        return 0;
+
+    g_autoptr(GPtrArray) prefixes = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) targets = g_array_new(FALSE, TRUE, sizeof(StoreDeliveryTarget));
+    for (guint i = 0; i < mailboxes->len; i++) {
+        char *prefix =
+            g_strdup_printf("Delivered-To: %s@%s\r\n", (char *)mailboxes->pdata[i], domain);
+        StoreDeliveryTarget t = { mailboxes->pdata[i], prefix };
+        g_ptr_array_add(prefixes, prefix);
+        g_array_append_val(targets, t);
+    }
+    g_ptr_array_add(remote, NULL);
+    StoreMessage m = { path,       (gint64)len, received, env->sender,
+                       h->subject, h->from,     h->date,  h->message_id };
+    gint64 id = store_deliver(c, &m, (StoreDeliveryTarget *)targets->data, targets->len,
+                              (const char *const *)remote->pdata, alerts, error);
+    g_ptr_array_remove_index(remote, remote->len - 1);
+    if (id == 0) {
+        /* Nothing refers to the file: remove it rather than leave it. */
+        g_autofree char *full = g_build_filename(s->spool_dir, path, NULL);
+        g_unlink(full);
+        return 0;
+    }
+    for (guint i = 0; s->msgaudit && i < mailboxes->len; i++)
+        store_msgaudit_add(c, "DIST", mailboxes->pdata[i], env->auth_user, "A", env->client_ip,
+                           "INBOX", h->subject, env->sender, h->date, NULL);
+    return id;
+}
+
+static void send_quota_alert(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
+                             const StoreQuotaAlert *alert);
+
+DeliveryReport *
+delivery_deliver(StoreConn *c, const DeliverySettings *s, const RouterData *dir, GBytes *message,
+                 const DeliveryEnvelope *env, GError **error)
+{
+    g_autoptr(GBytes) body = delivery_normalize(message);
+    gsize len = 0;
+    const char *data = g_bytes_get_data(body, &len);
+    HeaderSummary h = { 0 };
+    g_autoptr(DeliveryReport) report = g_new0(DeliveryReport, 1);
+
+    if (s->max_size > 0 && (gint64)len > s->max_size) {
+        g_set_error(error, PR_DELIVERY_ERROR, PR_DELIVERY_ERROR_TOO_BIG,
+                    _("The message is %" G_GSIZE_FORMAT " bytes, more than the %" G_GINT64_FORMAT
+                      " bytes allowed ([delivery] max_message_size)"),
+                    len, s->max_size);
+        return NULL;
+    }
+    summarize_headers(data, len, &h);
+    RouterMessage rm = { env->sender,
+                         env->auth_user,
+                         env->sender_local,
+                         h.received,
+                         (const char *const *)h.delivered_to->pdata,
+                         (gint64)len };
+    report->outcome = router_route(dir, &rm, env->recipients);
+    RouterOutcome *out = report->outcome;
+
+    if (out->too_many_hops) {
+        g_set_error(error, PR_DELIVERY_ERROR, PR_DELIVERY_ERROR_TOO_MANY_HOPS,
+                    _("The message has passed %d mail servers, more than the %d allowed "
+                      "([delivery] hop_limit); it is probably looping"),
+                    h.received, dir->hop_limit);
+        header_summary_clear(&h);
+        return NULL;
+    }
+    if (out->mailboxes->len == 0 && out->remote->len == 0 && out->monitor_mailboxes->len == 0) {
+        header_summary_clear(&h);
+        return g_steal_pointer(&report); /* nobody to deliver to: the caller reports why */
+    }
+    if (env->sender_local && !enough_space(s, error)) {
+        header_summary_clear(&h);
+        return NULL;
+    }
+
+    gint64 received = g_get_real_time() / G_USEC_PER_SEC;
+    g_autoptr(GBytes) traced = trace_headers(s, env, body, received);
+    g_autoptr(GPtrArray) alerts =
+        g_ptr_array_new_with_free_func((GDestroyNotify)store_quota_alert_free);
+    if (out->mailboxes->len > 0 || out->remote->len > 0) {
+        report->message_id = store_copy(c, s, traced, env, &h, received, dir->default_domain,
+                                        out->mailboxes, out->remote, alerts, error);
+        if (report->message_id == 0) {
+            header_summary_clear(&h);
+            return NULL;
+        }
+    }
+    if (out->monitor_mailboxes->len > 0) {
+        /* The copy is a message of its own, so a receipt request cannot
+         * reach the monitor through the shared spool file. */
+        gsize trace_len = g_bytes_get_size(traced) - len;
+        g_autoptr(GBytes) stripped = strip_receipt_requests(traced, trace_len + h.header_end);
+        g_autoptr(GPtrArray) none = g_ptr_array_new();
+        g_autoptr(GError) local = NULL;
+        if (store_copy(c, s, stripped, env, &h, received, dir->default_domain,
+                       out->monitor_mailboxes, none, alerts, &local) == 0)
+            g_warning("monitoring copy not stored: %s", local->message);
+    }
+    header_summary_clear(&h);
+    for (guint i = 0; i < alerts->len; i++)
+        send_quota_alert(c, s, dir, alerts->pdata[i]);
+    return g_steal_pointer(&report);
+}
+
+/* Quotas never bounce incoming mail (VPOP3's rule): the user, and from
+ * 100 % the postmaster, get a note instead. Alerts themselves raise no
+ * further alerts. */
+static void
+send_quota_alert(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
+                 const StoreQuotaAlert *alert)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *date = rfc5322_date(now);
+    g_autofree char *text = g_strdup_printf(
+        "From: Postroom <postmaster@%s>\r\nTo: %s@%s\r\nDate: %s\r\n"
+        "Subject: Postroom Alert - Mailbox %d%% full - %s\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "The mailbox of %s uses %" G_GINT64_FORMAT " KiB of its %" G_GINT64_FORMAT
+        " KiB quota (%d %%).\r\nIncoming mail is still accepted; please delete old messages.\r\n",
+        dir->default_domain, alert->user, dir->default_domain, date, alert->level, alert->user,
+        alert->user, alert->used / 1024, alert->quota / 1024, alert->level);
+    g_autoptr(GBytes) bytes = g_bytes_new_take(g_steal_pointer(&text), strlen(text));
+    const char *to_user[] = { alert->user, NULL };
+    const char *to_both[] = { alert->user, s->postmaster, NULL };
+    DeliveryEnvelope env = { "",
+                             NULL,
+                             TRUE,
+                             NULL,
+                             NULL,
+                             "local",
+                             alert->level >= 100 && s->postmaster != NULL ? to_both : to_user };
+    DeliverySettings quiet = *s;
+    quiet.disk_reserve = 0; /* the alert must get through when space is short */
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DeliveryReport) r = delivery_deliver(c, &quiet, dir, bytes, &env, &error);
+    if (r == NULL)
+        g_warning("quota alert for %s not delivered: %s", alert->user, error->message);
+    else
+        pr_log_event(G_LOG_LEVEL_MESSAGE, "QUOTA_ALERT", "mailbox of %s is %d%% full", alert->user,
+                     alert->level);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* Local delivery: every way mail comes in ends here. The message is routed
+ * once, written once to the spool (temporary name, fsync, rename) with the
+ * Return-Path and Received headers, and referenced by every recipient's
+ * mailbox, and by the outbound queue for remote recipients, in one small
+ * transaction. Only then is it acknowledged. */
+
+#include "config.h"
+#include "router.h"
+#include "store/store.h"
+
+#define PR_DELIVERY_ERROR (pr_delivery_error_quark())
+GQuark pr_delivery_error_quark(void);
+
+typedef enum {
+    PR_DELIVERY_ERROR_TOO_MANY_HOPS, /* more Received: lines than allowed */
+    PR_DELIVERY_ERROR_NO_SPACE,      /* below the free disk space reserve */
+    PR_DELIVERY_ERROR_TOO_BIG,       /* over the size limit */
+} PrDeliveryError;
+
+typedef struct {
+    char *hostname; /* in Received: */
+    char *spool_dir;
+    gint64 disk_reserve; /* bytes; local senders are refused below it */
+    gint64 max_size;     /* bytes, 0 = no limit */
+    gboolean msgaudit;   /* write msgaudit rows */
+    char *postmaster;    /* user told about quota alerts, or NULL */
+    RouterData *router;  /* settings only: the directory is added per load */
+} DeliverySettings;
+
+void delivery_settings_init(DeliverySettings *settings, Config *config, const char *hostname);
+void delivery_settings_clear(DeliverySettings *settings);
+
+/* A routing directory: @settings' router settings plus the store's users,
+ * lists, mappings and domains. */
+RouterData *delivery_load_directory(StoreConn *c, const DeliverySettings *settings, GError **error);
+
+typedef struct {
+    const char *sender;      /* envelope sender, "" for <> */
+    const char *auth_user;   /* authenticated local user, or NULL */
+    gboolean sender_local;   /* from a local user or a trusted client */
+    const char *client_ip;   /* for Received:, or NULL for local injection */
+    const char *client_name; /* HELO name, or NULL */
+    const char *protocol;    /* "local", "ESMTP", "ESMTPSA", "POP3" ... */
+    const char *const *recipients;
+} DeliveryEnvelope;
+
+typedef struct {
+    RouterOutcome *outcome; /* per recipient: where it went, or why not */
+    gint64 message_id;      /* 0 when nothing was stored */
+} DeliveryReport;
+
+void delivery_report_free(DeliveryReport *report);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DeliveryReport, delivery_report_free)
+
+/* Delivers @message (any line ends; stored with CRLF). Recipients the
+ * router refuses are reported, not errors; the call fails only when
+ * nothing could be stored safely. */
+DeliveryReport *delivery_deliver(StoreConn *c, const DeliverySettings *settings,
+                                 const RouterData *directory, GBytes *message,
+                                 const DeliveryEnvelope *envelope, GError **error);
+
+/* Exposed for tests: CRLF line ends, and a final CRLF. */
+GBytes *delivery_normalize(GBytes *message);

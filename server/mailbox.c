@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "store/store-mail.h"
+
+/* PrMailbox: a folder opened with a lock in the database, so that it holds
+ * across every instance sharing it. The lock expires unless refreshed: a
+ * server that dies leaves nothing that blocks the user for long, and its
+ * own restart clears its locks at once (mailbox_release_stale). */
+
+#define LOCK_TTL_SECONDS  300
+#define HEARTBEAT_SECONDS 60
+#define CHUNK_SIZE        (256 * 1024)
+
+struct _PrMailbox {
+    gatomicrefcount ref;
+    PrHost *host;
+    char *holder;
+    gint64 folder_id;
+    guint32 uidvalidity;
+    GArray *items; /* StoreMailItem */
+    char **uidls;
+    char *spool_dir;
+    guint heartbeat_id;
+};
+
+static guint holder_serial;
+
+static PrMailbox *
+mailbox_ref(PrMailbox *mailbox)
+{
+    g_atomic_ref_count_inc(&mailbox->ref);
+    return mailbox;
+}
+
+static void
+mailbox_unref(PrMailbox *mailbox)
+{
+    if (!g_atomic_ref_count_dec(&mailbox->ref))
+        return;
+    g_free(mailbox->holder);
+    g_array_unref(mailbox->items);
+    g_strfreev(mailbox->uidls);
+    g_free(mailbox->spool_dir);
+    g_free(mailbox);
+}
+
+static gint64
+unix_now(void)
+{
+    return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+/* ---- opening ---- */
+
+typedef struct {
+    char *user, *folder, *holder, *instance;
+    gboolean exclusive;
+} OpenJob;
+
+typedef struct {
+    gint64 folder_id;
+    guint32 uidvalidity;
+    GArray *items;
+} OpenResult;
+
+static void
+open_job_free(gpointer p)
+{
+    OpenJob *j = p;
+    g_free(j->user);
+    g_free(j->folder);
+    g_free(j->holder);
+    g_free(j->instance);
+    g_free(j);
+}
+
+static gpointer
+open_job(StoreConn *c, gpointer data, GError **error)
+{
+    OpenJob *j = data;
+    OpenResult *r = g_new0(OpenResult, 1);
+
+    r->folder_id = store_mailbox_lock(c, j->user, j->folder, j->holder, j->instance, j->exclusive,
+                                      unix_now() + LOCK_TTL_SECONDS, &r->uidvalidity, error);
+    if (r->folder_id != 0)
+        r->items = store_mailbox_list(c, r->folder_id, error);
+    if (r->items == NULL) {
+        if (r->folder_id != 0)
+            store_mailbox_unlock(c, r->folder_id, j->holder, NULL);
+        g_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void
+open_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    GTask *task = data;
+    PrMailbox *mailbox = g_task_get_task_data(task);
+    g_autoptr(GError) error = NULL;
+    OpenResult *r = store_run_finish(host_get_store(mailbox->host), result, &error);
+
+    if (r == NULL) {
+        g_task_return_error(task, g_steal_pointer(&error));
+    } else {
+        mailbox->folder_id = r->folder_id;
+        mailbox->uidvalidity = r->uidvalidity;
+        g_array_unref(mailbox->items);
+        mailbox->items = r->items;
+        g_free(r);
+        g_task_return_pointer(task, mailbox_ref(mailbox), (GDestroyNotify)pr_mailbox_close);
+    }
+    g_object_unref(task);
+}
+
+void
+pr_mailbox_open_async(PrHost *host, const char *user, const char *folder, PrMailboxAccess access,
+                      const char *holder, GCancellable *cancellable, GAsyncReadyCallback callback,
+                      gpointer user_data)
+{
+    g_return_if_fail(host != NULL && user != NULL && folder != NULL && holder != NULL);
+
+    PrMailbox *mailbox = g_new0(PrMailbox, 1);
+    g_atomic_ref_count_init(&mailbox->ref);
+    mailbox->host = host;
+    /* Unique per session and instance, readable for the administrator. */
+    mailbox->holder =
+        g_strdup_printf("%s [%s:%d:%u]", holder, host->hostname, (int)getpid(), ++holder_serial);
+    mailbox->items = g_array_new(FALSE, TRUE, sizeof(StoreMailItem));
+    mailbox->spool_dir = g_build_filename(host->data_dir, "spool", NULL);
+
+    GTask *task = g_task_new(NULL, cancellable, callback, user_data);
+    g_task_set_source_tag(task, pr_mailbox_open_async);
+    g_task_set_task_data(task, mailbox, (GDestroyNotify)mailbox_unref);
+
+    OpenJob *j = g_new0(OpenJob, 1);
+    j->user = g_ascii_strdown(user, -1);
+    j->folder = g_strdup(folder);
+    j->holder = g_strdup(mailbox->holder);
+    j->instance = g_strdup(host->hostname);
+    j->exclusive = access == PR_MAILBOX_EXCLUSIVE;
+    /* No cancellable here: a lock taken must be seen, to be released. */
+    store_run_async(host_get_store(host), open_job, j, open_job_free, NULL, open_done, task);
+}
+
+static gpointer
+refresh_job(StoreConn *c, gpointer data, GError **error)
+{
+    PrMailbox *m = data;
+    store_mailbox_refresh(c, m->folder_id, m->holder, unix_now() + LOCK_TTL_SECONDS, error);
+    return NULL;
+}
+
+static void
+job_done_ignore(GObject *source, GAsyncResult *result, gpointer data)
+{
+    PrHost *host = data;
+    g_autoptr(GError) error = NULL;
+    store_run_finish(host_get_store(host), result, &error);
+    if (error != NULL)
+        g_warning("mailbox lock upkeep failed: %s", error->message);
+}
+
+static gboolean
+heartbeat_cb(gpointer data)
+{
+    PrMailbox *m = data;
+    store_run_async(host_get_store(m->host), refresh_job, mailbox_ref(m),
+                    (GDestroyNotify)mailbox_unref, NULL, job_done_ignore, m->host);
+    return G_SOURCE_CONTINUE;
+}
+
+PrMailbox *
+pr_mailbox_open_finish(PrHost *host, GAsyncResult *result, GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+    PrMailbox *mailbox = g_task_propagate_pointer(G_TASK(result), error);
+    if (mailbox != NULL)
+        mailbox->heartbeat_id = g_timeout_add_seconds(HEARTBEAT_SECONDS, heartbeat_cb, mailbox);
+    return mailbox;
+}
+
+static gpointer
+unlock_job(StoreConn *c, gpointer data, GError **error)
+{
+    PrMailbox *m = data;
+    store_mailbox_unlock(c, m->folder_id, m->holder, error);
+    return NULL;
+}
+
+void
+pr_mailbox_close(PrMailbox *mailbox)
+{
+    if (mailbox == NULL)
+        return;
+    g_clear_handle_id(&mailbox->heartbeat_id, g_source_remove);
+    if (mailbox->folder_id != 0 && host_get_store(mailbox->host) != NULL) {
+        store_run_async(host_get_store(mailbox->host), unlock_job, mailbox_ref(mailbox),
+                        (GDestroyNotify)mailbox_unref, NULL, job_done_ignore, mailbox->host);
+        mailbox->folder_id = 0;
+    }
+    mailbox_unref(mailbox);
+}
+
+/* ---- the snapshot ---- */
+
+guint
+pr_mailbox_get_count(PrMailbox *mailbox)
+{
+    g_return_val_if_fail(mailbox != NULL, 0);
+    return mailbox->items->len;
+}
+
+static StoreMailItem *
+item_at(PrMailbox *mailbox, guint index)
+{
+    g_return_val_if_fail(mailbox != NULL && index < mailbox->items->len, NULL);
+    return &g_array_index(mailbox->items, StoreMailItem, index);
+}
+
+gint64
+pr_mailbox_get_size(PrMailbox *mailbox, guint index)
+{
+    StoreMailItem *item = item_at(mailbox, index);
+    return item != NULL ? item->size : 0;
+}
+
+guint32
+pr_mailbox_get_uid(PrMailbox *mailbox, guint index)
+{
+    StoreMailItem *item = item_at(mailbox, index);
+    return item != NULL ? item->uid : 0;
+}
+
+const char *
+pr_mailbox_get_uidl(PrMailbox *mailbox, guint index)
+{
+    StoreMailItem *item = item_at(mailbox, index);
+    if (item == NULL)
+        return NULL;
+    if (mailbox->uidls == NULL)
+        mailbox->uidls = g_new0(char *, mailbox->items->len + 1);
+    /* UIDVALIDITY.UID: unique in the folder, never reused, and the same for
+     * POP3 as for IMAP. */
+    if (mailbox->uidls[index] == NULL)
+        mailbox->uidls[index] = g_strdup_printf("%u.%u", mailbox->uidvalidity, item->uid);
+    return mailbox->uidls[index];
+}
+
+/* ---- reading ---- */
+
+struct _PrMessageReader {
+    PrMailbox *mailbox;
+    char *path;
+    char *prefix; /* per-mailbox header lines, sent first */
+    PrMessageFormat format;
+    int body_lines; /* -1: all */
+    int fd;
+    gsize line_len; /* octets of the current line so far */
+    gboolean prefix_done, line_start, in_body, finished;
+    gboolean pending; /* a chunk is being read */
+};
+
+PrMessageReader *
+pr_mailbox_read_message(PrMailbox *mailbox, guint index, PrMessageFormat format, int body_lines)
+{
+    StoreMailItem *item = item_at(mailbox, index);
+    g_return_val_if_fail(item != NULL, NULL);
+
+    PrMessageReader *r = g_new0(PrMessageReader, 1);
+    r->mailbox = mailbox_ref(mailbox);
+    r->path = g_build_filename(mailbox->spool_dir, item->spool_path, NULL);
+    r->prefix = g_strdup(item->prefix);
+    r->format = format;
+    r->body_lines = body_lines;
+    r->fd = -1;
+    r->line_start = TRUE;
+    return r;
+}
+
+void
+pr_message_reader_free(PrMessageReader *reader)
+{
+    if (reader == NULL)
+        return;
+    g_return_if_fail(!reader->pending);
+    if (reader->fd >= 0)
+        close(reader->fd);
+    mailbox_unref(reader->mailbox);
+    g_free(reader->path);
+    g_free(reader->prefix);
+    g_free(reader);
+}
+
+/* Copies @in to @out in the wire form, line by line, stopping after the
+ * allowed body lines. Messages are stored with CRLF line ends, so the empty
+ * line that ends the header is exactly two octets long, wherever chunks
+ * split it. Returns FALSE once the message is complete. */
+static gboolean
+transform(PrMessageReader *r, const char *in, gsize len, GByteArray *out)
+{
+    for (gsize i = 0; i < len; i++) {
+        char ch = in[i];
+        if (r->line_start) {
+            if (r->in_body && r->body_lines >= 0 && r->body_lines-- == 0)
+                return FALSE;
+            if (ch == '.' && r->format == PR_MESSAGE_DOT_STUFFED)
+                g_byte_array_append(out, (const guint8 *)".", 1); /* RFC 1939 §3 */
+            r->line_len = 0;
+        }
+        g_byte_array_append(out, (const guint8 *)&ch, 1);
+        r->line_len++;
+        r->line_start = ch == '\n';
+        if (r->line_start && r->line_len == 2)
+            r->in_body = TRUE;
+    }
+    return TRUE;
+}
+
+static void
+read_chunk(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    PrMessageReader *r = data;
+    g_autoptr(GByteArray) out = g_byte_array_sized_new(CHUNK_SIZE + CHUNK_SIZE / 8);
+    gboolean more = TRUE;
+
+    if (!r->prefix_done) {
+        more = transform(r, r->prefix, strlen(r->prefix), out);
+        r->prefix_done = TRUE;
+    }
+    if (more && r->fd < 0) {
+        r->fd = g_open(r->path, O_RDONLY | O_CLOEXEC, 0);
+        if (r->fd < 0) {
+            int saved = errno;
+            g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_IO,
+                                    _("Cannot read the message file %s: %s"), r->path,
+                                    g_strerror(saved));
+            return;
+        }
+    }
+    if (more) {
+        g_autofree char *buf = g_malloc(CHUNK_SIZE);
+        gssize n;
+        do
+            n = read(r->fd, buf, CHUNK_SIZE);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            int saved = errno;
+            g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_IO,
+                                    _("Cannot read the message file %s: %s"), r->path,
+                                    g_strerror(saved));
+            return;
+        }
+        more = n > 0 && transform(r, buf, n, out);
+    }
+    if (!more) {
+        r->finished = TRUE;
+        if (r->format == PR_MESSAGE_DOT_STUFFED) {
+            /* Spool files end with CRLF; a TOP cut does too. */
+            if (!r->line_start)
+                g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+            g_byte_array_append(out, (const guint8 *)".\r\n", 3);
+        }
+    }
+    g_task_return_pointer(task, g_byte_array_free_to_bytes(g_steal_pointer(&out)),
+                          (GDestroyNotify)g_bytes_unref);
+}
+
+void
+pr_message_reader_next_async(PrMessageReader *reader, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_return_if_fail(reader != NULL && !reader->pending);
+    GTask *task = g_task_new(NULL, cancellable, callback, user_data);
+    g_task_set_source_tag(task, pr_message_reader_next_async);
+    g_task_set_task_data(task, reader, NULL);
+    reader->pending = TRUE;
+    if (reader->finished) {
+        reader->pending = FALSE;
+        g_task_return_pointer(task, g_bytes_new(NULL, 0), (GDestroyNotify)g_bytes_unref);
+    } else {
+        /* Short reads of local files: the shared GIO pool suits them. */
+        g_task_run_in_thread(task, read_chunk);
+    }
+    g_object_unref(task);
+}
+
+GBytes *
+pr_message_reader_next_finish(PrMessageReader *reader, GAsyncResult *result, gboolean *last,
+                              GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+    reader->pending = FALSE;
+    GBytes *bytes = g_task_propagate_pointer(G_TASK(result), error);
+    if (last != NULL)
+        *last = bytes == NULL || reader->finished;
+    return bytes;
+}
+
+/* ---- deleting ---- */
+
+typedef struct {
+    gint64 folder_id;
+    GArray *uids;
+    gboolean hold;
+    char *spool_dir;
+} DeleteJob;
+
+static void
+delete_job_free(gpointer p)
+{
+    DeleteJob *j = p;
+    g_array_unref(j->uids);
+    g_free(j->spool_dir);
+    g_free(j);
+}
+
+static gpointer
+delete_job(StoreConn *c, gpointer data, GError **error)
+{
+    DeleteJob *j = data;
+    g_autoptr(GPtrArray) unused = g_ptr_array_new_with_free_func(g_free);
+
+    if (!store_mailbox_delete(c, j->folder_id, (guint32 *)j->uids->data, j->uids->len, j->hold,
+                              unused, error))
+        return NULL;
+    /* After the commit: a crash here leaves files no row refers to, never
+     * rows without files. */
+    for (guint i = 0; i < unused->len; i++) {
+        g_autofree char *path = g_build_filename(j->spool_dir, unused->pdata[i], NULL);
+        if (g_unlink(path) != 0 && errno != ENOENT)
+            g_warning("cannot remove %s: %s", path, g_strerror(errno));
+    }
+    return GINT_TO_POINTER(1);
+}
+
+static void
+delete_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    GTask *task = data;
+    PrMailbox *mailbox = g_task_get_task_data(task);
+    g_autoptr(GError) error = NULL;
+
+    if (store_run_finish(host_get_store(mailbox->host), result, &error) == NULL)
+        g_task_return_error(task, g_steal_pointer(&error));
+    else
+        g_task_return_boolean(task, TRUE);
+    g_object_unref(task);
+}
+
+void
+pr_mailbox_delete_async(PrMailbox *mailbox, const guint *indexes, guint n_indexes, gboolean hold,
+                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_return_if_fail(mailbox != NULL && (indexes != NULL || n_indexes == 0));
+
+    GTask *task = g_task_new(NULL, cancellable, callback, user_data);
+    g_task_set_source_tag(task, pr_mailbox_delete_async);
+    g_task_set_task_data(task, mailbox_ref(mailbox), (GDestroyNotify)mailbox_unref);
+
+    DeleteJob *j = g_new0(DeleteJob, 1);
+    j->folder_id = mailbox->folder_id;
+    j->hold = hold;
+    j->spool_dir = g_strdup(mailbox->spool_dir);
+    j->uids = g_array_sized_new(FALSE, FALSE, sizeof(guint32), n_indexes);
+    for (guint i = 0; i < n_indexes; i++) {
+        StoreMailItem *item = item_at(mailbox, indexes[i]);
+        if (item != NULL)
+            g_array_append_val(j->uids, item->uid);
+    }
+    /* Not cancellable: once asked for, the deletion commits or fails whole. */
+    store_run_async(host_get_store(mailbox->host), delete_job, j, delete_job_free, NULL,
+                    delete_done, task);
+}
+
+gboolean
+pr_mailbox_delete_finish(PrMailbox *mailbox, GAsyncResult *result, GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, NULL), FALSE);
+    return g_task_propagate_boolean(G_TASK(result), error);
+}

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "store-mail.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "store-queries.h"
+
+static gint64
+unix_now(void)
+{
+    return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+/* ';'-separated lists as stored; empty items dropped. */
+static char **
+split_list(const char *text)
+{
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_auto(GStrv) parts = g_strsplit(text != NULL ? text : "", ";", -1);
+    for (int i = 0; parts[i] != NULL; i++) {
+        g_strstrip(parts[i]);
+        if (*parts[i] != '\0')
+            g_strv_builder_add(b, parts[i]);
+    }
+    return g_strv_builder_end(b);
+}
+
+/* ---- directory ---- */
+
+gint64
+store_directory_version(StoreConn *c, GError **error)
+{
+    g_autoptr(GdaDataModel) m = store_conn_select(c, Q_DIRECTORY_VERSION, error, NULL);
+    if (m == NULL)
+        return -1;
+    return gda_data_model_get_n_rows(m) > 0 ? store_model_int64(m, 0, 0) : 0;
+}
+
+gboolean
+store_directory_bump(StoreConn *c, GError **error)
+{
+    return store_conn_exec(c, Q_DIRECTORY_BUMP, error, NULL) >= 0;
+}
+
+static RouterListKind
+list_kind(const char *kind)
+{
+    if (g_strcmp0(kind, "forward") == 0)
+        return ROUTER_LIST_FORWARD;
+    if (g_strcmp0(kind, "group") == 0)
+        return ROUTER_LIST_GROUP;
+    return ROUTER_LIST_DISTRIBUTION;
+}
+
+gboolean
+store_directory_load(StoreConn *c, RouterData *data, GError **error)
+{
+    g_autoptr(GdaDataModel) users = store_conn_select(c, Q_DIR_USERS, error, NULL);
+    if (users == NULL)
+        return FALSE;
+    for (int r = 0; r < gda_data_model_get_n_rows(users); r++) {
+        RouterUser *u = g_new0(RouterUser, 1);
+        g_autofree char *forward = store_model_string(users, 1, r);
+        g_autofree char *assistants = store_model_string(users, 3, r);
+        u->name = store_model_string(users, 0, r);
+        u->forward_to = split_list(forward);
+        u->forward_keep_copy = store_model_bool(users, 2, r);
+        u->assistants = split_list(assistants);
+        u->assistant_only = store_model_bool(users, 4, r);
+        u->in_everyone = store_model_bool(users, 5, r);
+        router_data_add_user(data, u);
+    }
+
+    g_autoptr(GdaDataModel) lists = store_conn_select(c, Q_DIR_LISTS, error, NULL);
+    if (lists == NULL)
+        return FALSE;
+    RouterList *current = NULL;
+    g_autoptr(GStrvBuilder) members = NULL;
+    for (int r = 0; r <= gda_data_model_get_n_rows(lists); r++) {
+        g_autofree char *name =
+            r < gda_data_model_get_n_rows(lists) ? store_model_string(lists, 0, r) : NULL;
+        if (current != NULL && g_strcmp0(name, current->name) != 0) {
+            current->members = g_strv_builder_end(members);
+            router_data_add_list(data, current);
+            current = NULL;
+        }
+        if (name == NULL)
+            break;
+        if (current == NULL) {
+            g_autofree char *kind = store_model_string(lists, 1, r);
+            current = g_new0(RouterList, 1);
+            current->name = g_strdup(name);
+            current->kind = list_kind(kind);
+            current->local_senders_only = store_model_bool(lists, 2, r);
+            g_clear_pointer(&members, g_strv_builder_unref);
+            members = g_strv_builder_new();
+        }
+        g_autofree char *member = store_model_string(lists, 3, r);
+        if (member != NULL)
+            g_strv_builder_add(members, member);
+    }
+
+    g_autoptr(GdaDataModel) mappings = store_conn_select(c, Q_MAPPING_LIST, error, NULL);
+    if (mappings == NULL)
+        return FALSE;
+    for (int r = 0; r < gda_data_model_get_n_rows(mappings); r++) {
+        g_autofree char *pattern = store_model_string(mappings, 1, r);
+        g_autofree char *target = store_model_string(mappings, 2, r);
+        router_data_add_mapping(data, pattern, target);
+    }
+
+    g_autoptr(GdaDataModel) domains = store_conn_select(c, Q_DOMAIN_LIST, error, NULL);
+    if (domains == NULL)
+        return FALSE;
+    g_autoptr(GStrvBuilder) local = g_strv_builder_new();
+    g_strv_builder_addv(local, (const char **)data->local_domains);
+    for (int r = 0; r < gda_data_model_get_n_rows(domains); r++) {
+        g_autofree char *domain = store_model_string(domains, 1, r);
+        g_strv_builder_add(local, domain);
+    }
+    g_strfreev(data->local_domains);
+    data->local_domains = g_strv_builder_end(local);
+    return TRUE;
+}
+
+static gboolean
+updated_one(gint rows, const char *what, const char *name, GError **error)
+{
+    if (rows < 0)
+        return FALSE;
+    if (rows == 0) {
+        g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND,
+                    what[0] == 'u' ? _("The user “%s” does not exist.")
+                                   : _("The list “%s” does not exist."),
+                    name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+store_user_set_routing(StoreConn *c, const char *name, const StoreUserRouting *r, GError **error)
+{
+    gint rows = store_conn_exec(c, Q_USER_SET_ROUTING, error, "forward_to", r->forward_to, "keep",
+                                r->forward_keep_copy, "assistants", r->assistants, "assistant_only",
+                                r->assistant_only, "everyone", r->in_everyone, "name", name, NULL);
+    return updated_one(rows, "user", name, error) && store_directory_bump(c, error);
+}
+
+gboolean
+store_user_set_quota(StoreConn *c, const char *name, gint64 quota_bytes, GError **error)
+{
+    gint rows =
+        store_conn_exec(c, Q_USER_SET_QUOTA, error, "quota", quota_bytes, "name", name, NULL);
+    return updated_one(rows, "user", name, error);
+}
+
+gboolean
+store_list_set_local_only(StoreConn *c, const char *name, gboolean local_only, GError **error)
+{
+    gint rows = store_conn_exec(c, Q_LIST_SET_LOCAL_ONLY, error, "local_only", local_only, "name",
+                                name, NULL);
+    return updated_one(rows, "list", name, error) && store_directory_bump(c, error);
+}
+
+/* ---- delivery ---- */
+
+void
+store_quota_alert_free(StoreQuotaAlert *alert)
+{
+    if (alert == NULL)
+        return;
+    g_free(alert->user);
+    g_free(alert);
+}
+
+static int
+quota_level(gint64 used, gint64 quota)
+{
+    if (quota <= 0)
+        return 0;
+    gint64 percent = used * 100 / quota;
+    return percent >= 120 ? 120 : percent >= 100 ? 100 : percent >= 80 ? 80 : 0;
+}
+
+/* Records the level now reached; returns it if it is newly higher. A
+ * mailbox that shrank re-arms the lower alerts. */
+static int
+update_quota_level(StoreConn *c, gint64 user_id, StoreQuotaAlert *out, GError **error)
+{
+    g_autoptr(GdaDataModel) m =
+        store_conn_select(c, Q_USER_QUOTA_STATE, error, "id", user_id, NULL);
+    if (m == NULL || gda_data_model_get_n_rows(m) != 1)
+        return -1;
+    gint64 used = store_model_int64(m, 0, 0);
+    gint64 quota = store_model_int64(m, 1, 0);
+    int sent = (int)store_model_int64(m, 2, 0);
+    int level = quota_level(used, quota);
+    if (level != sent &&
+        store_conn_exec(c, Q_USER_QUOTA_ALERT_SET, error, "level", level, "id", user_id, NULL) < 0)
+        return -1;
+    if (level <= sent)
+        return 0;
+    if (out != NULL) {
+        out->user = store_model_string(m, 3, 0);
+        out->level = level;
+        out->used = used;
+        out->quota = quota;
+    }
+    return level;
+}
+
+gint64
+store_deliver(StoreConn *c, const StoreMessage *msg, const StoreDeliveryTarget *targets,
+              guint n_targets, const char *const *remote, GPtrArray *alerts, GError **error)
+{
+    g_autoptr(GdaDataModel) idm = NULL;
+    gint64 now = unix_now();
+    gint64 message_id;
+
+    if (!store_begin(c, error))
+        return 0;
+    if (store_conn_exec(c, Q_MESSAGE_ADD, error, "path", msg->spool_path, "size", msg->size,
+                        "received", msg->received, "sender", msg->sender, "subject", msg->subject,
+                        "from", msg->from, "date", msg->date, "message_id", msg->message_id,
+                        NULL) < 0)
+        goto fail;
+    idm = store_conn_select(c, Q_MESSAGE_ID_BY_PATH, error, "path", msg->spool_path, NULL);
+    if (idm == NULL || gda_data_model_get_n_rows(idm) != 1)
+        goto fail_unexpected;
+    message_id = store_model_int64(idm, 0, 0);
+
+    for (guint i = 0; i < n_targets; i++) {
+        g_autoptr(GdaDataModel) inbox =
+            store_conn_select(c, Q_INBOX_OF_USER, error, "name", targets[i].user, NULL);
+        if (inbox == NULL)
+            goto fail;
+        if (gda_data_model_get_n_rows(inbox) != 1) {
+            g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND,
+                        _("The user “%s” does not exist."), targets[i].user);
+            goto fail;
+        }
+        gint64 folder_id = store_model_int64(inbox, 0, 0);
+        gint64 user_id = store_model_int64(inbox, 1, 0);
+        if (store_conn_exec(c, Q_FOLDER_TAKE_UID, error, "id", folder_id, NULL) < 0)
+            goto fail;
+        g_autoptr(GdaDataModel) uid =
+            store_conn_select(c, Q_FOLDER_LAST_UID, error, "id", folder_id, NULL);
+        if (uid == NULL || gda_data_model_get_n_rows(uid) != 1)
+            goto fail_unexpected;
+        const char *prefix = targets[i].prefix != NULL ? targets[i].prefix : "";
+        if (store_conn_exec(c, Q_FOLDER_MESSAGE_ADD, error, "folder", folder_id, "message",
+                            message_id, "uid", store_model_int64(uid, 0, 0), "modseq",
+                            store_model_int64(uid, 1, 0), "date", msg->received, "prefix", prefix,
+                            NULL) < 0 ||
+            store_conn_exec(c, Q_USER_USAGE_ADD, error, "delta", msg->size + (gint64)strlen(prefix),
+                            "id", user_id, NULL) < 0)
+            goto fail;
+        StoreQuotaAlert alert = { 0 };
+        int level = update_quota_level(c, user_id, &alert, error);
+        if (level < 0)
+            goto fail;
+        if (level > 0 && alerts != NULL)
+            g_ptr_array_add(alerts, g_memdup2(&alert, sizeof alert));
+        else
+            g_free(alert.user);
+    }
+    for (int i = 0; remote != NULL && remote[i] != NULL; i++) {
+        if (store_conn_exec(c, Q_QUEUE_ADD, error, "message", message_id, "sender", msg->sender,
+                            "recipient", remote[i], "now", now, NULL) < 0)
+            goto fail;
+    }
+    if (!store_commit(c, error))
+        return 0;
+    return message_id;
+
+fail_unexpected:
+    if (error != NULL && *error == NULL)
+        g_set_error_literal(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
+                            _("The new message could not be read back."));
+fail:
+    store_rollback(c);
+    return 0;
+}
+
+gboolean
+store_msgaudit_add(StoreConn *c, const char *component, const char *owner, const char *actor,
+                   const char *cmd, const char *ip, const char *folder, const char *subject,
+                   const char *sender, const char *msgdate, GError **error)
+{
+#define S(x) ((x) != NULL ? (x) : "")
+    return store_conn_exec(c, Q_MSGAUDIT_ADD, error, "now", unix_now(), "component", component,
+                           "owner", S(owner), "actor", S(actor), "cmd", cmd, "ip", S(ip), "folder",
+                           S(folder), "subject", S(subject), "sender", S(sender), "msgdate",
+                           S(msgdate), NULL) >= 0;
+#undef S
+}
+
+/* ---- mailboxes ---- */
+
+void
+store_mail_item_clear(StoreMailItem *item)
+{
+    g_clear_pointer(&item->spool_path, g_free);
+    g_clear_pointer(&item->prefix, g_free);
+}
+
+gint64
+store_mailbox_lock(StoreConn *c, const char *user, const char *folder, const char *holder,
+                   const char *instance, gboolean exclusive, gint64 expires, guint32 *uidvalidity,
+                   GError **error)
+{
+    g_autoptr(GdaDataModel) f = NULL;
+    g_autoptr(GdaDataModel) holders = NULL;
+    gint64 folder_id;
+
+    if (!store_begin(c, error))
+        return 0;
+    f = store_conn_select(c, Q_FOLDER_OF_USER, error, "name", user, "folder", folder, NULL);
+    if (f == NULL)
+        goto fail;
+    if (gda_data_model_get_n_rows(f) != 1) {
+        g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND,
+                    _("The user “%s” has no folder “%s”."), user, folder);
+        goto fail;
+    }
+    folder_id = store_model_int64(f, 0, 0);
+    if (uidvalidity != NULL)
+        *uidvalidity = (guint32)store_model_int64(f, 1, 0);
+    /* The row lock on the folder serialises this check between instances
+     * sharing a PostgreSQL database (SQLite serialises writers anyway). */
+    if (store_conn_exec(c, Q_FOLDER_LOCK_SERIAL, error, "id", folder_id, NULL) < 0 ||
+        store_conn_exec(c, Q_LOCK_PURGE_EXPIRED, error, "id", folder_id, "now", unix_now(), NULL) <
+            0)
+        goto fail;
+    holders = store_conn_select(c, Q_LOCK_HOLDERS, error, "id", folder_id, NULL);
+    if (holders == NULL)
+        goto fail;
+    for (int r = 0; r < gda_data_model_get_n_rows(holders); r++) {
+        if (exclusive || store_model_bool(holders, 1, r)) {
+            g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_LOCKED,
+                        _("The mailbox of %s is in use by another session."), user);
+            goto fail;
+        }
+    }
+    if (store_conn_exec(c, Q_LOCK_ADD, error, "id", folder_id, "holder", holder, "instance",
+                        instance, "exclusive", exclusive, "expires", expires, NULL) < 0)
+        goto fail;
+    if (!store_commit(c, error))
+        return 0;
+    return folder_id;
+
+fail:
+    store_rollback(c);
+    return 0;
+}
+
+gboolean
+store_mailbox_refresh(StoreConn *c, gint64 folder_id, const char *holder, gint64 expires,
+                      GError **error)
+{
+    return store_conn_exec(c, Q_LOCK_REFRESH, error, "expires", expires, "id", folder_id, "holder",
+                           holder, NULL) >= 0;
+}
+
+gboolean
+store_mailbox_unlock(StoreConn *c, gint64 folder_id, const char *holder, GError **error)
+{
+    return store_conn_exec(c, Q_LOCK_RELEASE, error, "id", folder_id, "holder", holder, NULL) >= 0;
+}
+
+gint64
+store_mailbox_unlock_instance(StoreConn *c, const char *instance, GError **error)
+{
+    return store_conn_exec(c, Q_LOCK_RELEASE_INSTANCE, error, "instance", instance, NULL);
+}
+
+GArray *
+store_mailbox_list(StoreConn *c, gint64 folder_id, GError **error)
+{
+    g_autoptr(GdaDataModel) m =
+        store_conn_select(c, Q_MAILBOX_LIST, error, "id", folder_id, "held", FALSE, NULL);
+    if (m == NULL)
+        return NULL;
+    int n = gda_data_model_get_n_rows(m);
+    GArray *items = g_array_sized_new(FALSE, TRUE, sizeof(StoreMailItem), n);
+    g_array_set_clear_func(items, (GDestroyNotify)store_mail_item_clear);
+    for (int r = 0; r < n; r++) {
+        StoreMailItem item = { 0 };
+        item.uid = (guint32)store_model_int64(m, 0, r);
+        item.message_id = store_model_int64(m, 1, r);
+        item.spool_path = store_model_string(m, 3, r);
+        item.prefix = store_model_string(m, 4, r);
+        if (item.prefix == NULL)
+            item.prefix = g_strdup("");
+        item.size = store_model_int64(m, 2, r) + (gint64)strlen(item.prefix);
+        g_array_append_val(items, item);
+    }
+    return items;
+}
+
+gboolean
+store_mailbox_delete(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n, gboolean hold,
+                     GPtrArray *unlink_paths, GError **error)
+{
+    g_autoptr(GdaDataModel) owner = NULL;
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    gint64 freed = 0;
+
+    if (n == 0)
+        return TRUE;
+    if (!store_begin(c, error))
+        return FALSE;
+    owner = store_conn_select(c, Q_FOLDER_USER, error, "id", folder_id, NULL);
+    if (owner == NULL || gda_data_model_get_n_rows(owner) != 1)
+        goto fail;
+    for (guint i = 0; i < n; i++) {
+        g_autoptr(GdaDataModel) entry = store_conn_select(c, Q_MAILBOX_ENTRY, error, "id",
+                                                          folder_id, "uid", (gint64)uids[i], NULL);
+        if (entry == NULL)
+            goto fail;
+        if (gda_data_model_get_n_rows(entry) == 0)
+            continue; /* already gone: deleting twice is not an error */
+        gint64 message_id = store_model_int64(entry, 0, 0);
+        if (hold) {
+            if (store_conn_exec(c, Q_MAILBOX_HOLD, error, "held", TRUE, "id", folder_id, "uid",
+                                (gint64)uids[i], NULL) < 0)
+                goto fail;
+            continue;
+        }
+        g_autofree char *prefix = store_model_string(entry, 2, 0);
+        freed += store_model_int64(entry, 1, 0) + (prefix != NULL ? (gint64)strlen(prefix) : 0);
+        if (store_conn_exec(c, Q_MAILBOX_DELETE, error, "id", folder_id, "uid", (gint64)uids[i],
+                            NULL) < 0)
+            goto fail;
+        g_autoptr(GdaDataModel) refs =
+            store_conn_select(c, Q_MESSAGE_REFS, error, "id", message_id, NULL);
+        if (refs == NULL || gda_data_model_get_n_rows(refs) != 1)
+            goto fail;
+        if (store_model_int64(refs, 0, 0) == 0) {
+            if (store_conn_exec(c, Q_MESSAGE_DELETE, error, "id", message_id, NULL) < 0)
+                goto fail;
+            g_ptr_array_add(paths, store_model_string(refs, 1, 0));
+        }
+    }
+    if (freed > 0) {
+        gint64 user_id = store_model_int64(owner, 0, 0);
+        if (store_conn_exec(c, Q_USER_USAGE_ADD, error, "delta", -freed, "id", user_id, NULL) < 0 ||
+            update_quota_level(c, user_id, NULL, error) < 0)
+            goto fail;
+    }
+    if (!store_commit(c, error))
+        return FALSE;
+    for (guint i = 0; unlink_paths != NULL && i < paths->len; i++)
+        g_ptr_array_add(unlink_paths, g_strdup(paths->pdata[i]));
+    return TRUE;
+
+fail:
+    if (error != NULL && *error == NULL)
+        g_set_error_literal(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
+                            _("The folder changed while messages were being deleted."));
+    store_rollback(c);
+    return FALSE;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* Mail in the store: the routing directory, the delivery transaction and
+ * mailbox access (locks, snapshots, deletions). Synchronous, on one
+ * connection: the daemon runs them on store workers. */
+
+#include "router.h"
+#include "store.h"
+
+/* The number that changes whenever users, mappings, lists or domains do. */
+gint64 store_directory_version(StoreConn *c, GError **error);
+gboolean store_directory_bump(StoreConn *c, GError **error);
+/* Adds the users, lists, mappings and domains (as local domains) to @data. */
+gboolean store_directory_load(StoreConn *c, RouterData *data, GError **error);
+
+typedef struct {
+    const char *forward_to; /* ';'-separated, "" for none */
+    gboolean forward_keep_copy;
+    const char *assistants; /* ';'-separated, "" for none */
+    gboolean assistant_only;
+    gboolean in_everyone;
+} StoreUserRouting;
+
+gboolean store_user_set_routing(StoreConn *c, const char *name, const StoreUserRouting *routing,
+                                GError **error);
+gboolean store_user_set_quota(StoreConn *c, const char *name, gint64 quota_bytes, GError **error);
+gboolean store_list_set_local_only(StoreConn *c, const char *name, gboolean local_only,
+                                   GError **error);
+
+typedef struct {
+    const char *spool_path; /* relative to the spool directory */
+    gint64 size;
+    gint64 received;
+    const char *sender;                             /* envelope sender, "" for <> */
+    const char *subject, *from, *date, *message_id; /* summary headers, or NULL */
+} StoreMessage;
+
+typedef struct {
+    const char *user;
+    const char *prefix; /* per-mailbox header lines (Delivered-To) */
+} StoreDeliveryTarget;
+
+typedef struct {
+    char *user;
+    int level; /* 80, 100 or 120 (% of the quota) newly reached */
+    gint64 used;
+    gint64 quota;
+} StoreQuotaAlert;
+void store_quota_alert_free(StoreQuotaAlert *alert);
+
+/* One transaction: the message row, one entry in each target's INBOX, the
+ * remote recipients' queue entries, usage counters. A user that does not
+ * exist (deleted meanwhile) fails the whole delivery. Quota levels newly
+ * crossed come back in @alerts (StoreQuotaAlert*), if not NULL. */
+gint64 store_deliver(StoreConn *c, const StoreMessage *message, const StoreDeliveryTarget *targets,
+                     guint n_targets, const char *const *remote, GPtrArray *alerts, GError **error);
+
+/* msgaudit (VPOP3's component and command codes). */
+gboolean store_msgaudit_add(StoreConn *c, const char *component, const char *owner,
+                            const char *actor, const char *cmd, const char *ip, const char *folder,
+                            const char *subject, const char *sender, const char *msgdate,
+                            GError **error);
+
+typedef struct {
+    guint32 uid;
+    gint64 message_id;
+    gint64 size; /* prefix + spool file */
+    char *spool_path;
+    char *prefix;
+} StoreMailItem;
+void store_mail_item_clear(StoreMailItem *item);
+
+/* Takes the lock of @user's @folder. An exclusive lock needs the folder to
+ * be free; a shared one only that no exclusive lock is held. Expired locks
+ * (holders that died) are removed first. PR_STORE_ERROR_LOCKED otherwise. */
+gint64 store_mailbox_lock(StoreConn *c, const char *user, const char *folder, const char *holder,
+                          const char *instance, gboolean exclusive, gint64 expires,
+                          guint32 *uidvalidity, GError **error);
+gboolean store_mailbox_refresh(StoreConn *c, gint64 folder_id, const char *holder, gint64 expires,
+                               GError **error);
+gboolean store_mailbox_unlock(StoreConn *c, gint64 folder_id, const char *holder, GError **error);
+/* At start-up: locks left by an earlier run of this instance. */
+gint64 store_mailbox_unlock_instance(StoreConn *c, const char *instance, GError **error);
+/* Visible messages by UID (StoreMailItem). */
+GArray *store_mailbox_list(StoreConn *c, gint64 folder_id, GError **error);
+/* Removes (or holds) messages in one transaction; spool files no longer
+ * used are returned in @unlink_paths for the caller to remove after the
+ * commit. */
+gboolean store_mailbox_delete(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
+                              gboolean hold, GPtrArray *unlink_paths, GError **error);
