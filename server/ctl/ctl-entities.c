@@ -497,6 +497,18 @@ user_to_json(CtlJson *json, const StoreUser *user)
     ctl_json_int(json, user->created);
     ctl_json_key(json, "password_scheme");
     ctl_json_string(json, hash_scheme(user->pwhash));
+    ctl_json_key(json, "used_bytes");
+    ctl_json_int(json, user->used_bytes);
+    ctl_json_key(json, "forward_to");
+    ctl_json_string(json, user->forward_to != NULL ? user->forward_to : "");
+    ctl_json_key(json, "forward_keep_copy");
+    ctl_json_bool(json, user->forward_keep_copy);
+    ctl_json_key(json, "assistants");
+    ctl_json_string(json, user->assistants != NULL ? user->assistants : "");
+    ctl_json_key(json, "assistant_only");
+    ctl_json_bool(json, user->assistant_only);
+    ctl_json_key(json, "in_everyone");
+    ctl_json_bool(json, user->in_everyone);
     ctl_json_end_object(json);
 }
 
@@ -555,12 +567,29 @@ ctl_cmd_user_show(Ctl *ctl, char **args, GError **error)
     g_autofree char *created = ctl_format_time(user->created);
     g_autofree char *quota =
         user->quota_bytes > 0 ? g_format_size(user->quota_bytes) : g_strdup(_("unlimited"));
-    const char *labels[] = { _("Name:"),  _("Full name:"), _("Status:"),
-                             _("Quota:"), _("Created:"),   _("Password hash:") };
+    g_autofree char *used = g_format_size(user->used_bytes);
+    g_autofree char *forward =
+        user->forward_to != NULL && *user->forward_to != '\0'
+            ? g_strdup_printf(user->forward_keep_copy ? _("%s (keeping a copy)") : "%s",
+                              user->forward_to)
+            : g_strdup(_("no"));
+    g_autofree char *assistants =
+        user->assistants != NULL && *user->assistants != '\0'
+            ? g_strdup_printf(user->assistant_only ? _("%s (only to them)") : "%s",
+                              user->assistants)
+            : g_strdup(_("none"));
+    const char *labels[] = { _("Name:"),       _("Full name:"),    _("Status:"),
+                             _("Quota:"),      _("In use:"),       _("Forward to:"),
+                             _("Assistants:"), _("In everyone:"),  _("Created:"),
+                             _("Password hash:") };
     const char *values[] = { user->name,
                              user->full_name != NULL ? user->full_name : "",
                              user->enabled ? _("enabled") : _("disabled"),
                              quota,
+                             used,
+                             forward,
+                             assistants,
+                             user->in_everyone ? _("yes") : _("no"),
                              created,
                              hash_scheme(user->pwhash) };
     ctl_print_fields(labels, values, G_N_ELEMENTS(labels));
