@@ -184,7 +184,10 @@ store_conn_open(const StoreSettings *settings, GError **error)
         conn->parser = gda_sql_parser_new();
 
     if (!postgres) {
+        /* synchronous=FULL: in WAL mode, NORMAL may lose the last commits on
+         * power loss, and a commit is what acknowledges a message. */
         g_autofree char *pragmas = g_strdup_printf("PRAGMA journal_mode=WAL; "
+                                                   "PRAGMA synchronous=FULL; "
                                                    "PRAGMA foreign_keys=ON; "
                                                    "PRAGMA busy_timeout=%d;",
                                                    SQLITE_BUSY_TIMEOUT_MS);
