@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "auth.h"
@@ -77,7 +79,8 @@ verify_done(GObject *source, GAsyncResult *res, gpointer user_data)
         if (error != NULL)
             g_task_return_error(task, g_steal_pointer(&error));
         else
-            g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED, "no result");
+            g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
+                                    _("The credentials could not be checked."));
     } else {
         g_task_return_pointer(task, r, verify_result_free);
     }
@@ -108,7 +111,7 @@ pr_auth_verify_async(PrConnection *conn, const char *mechanism, const char *user
     store = host != NULL ? host_get_store(host) : NULL;
     if (store == NULL) {
         g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
-                                "no store is configured");
+                                _("No store is configured."));
         g_object_unref(task);
         return;
     }

@@ -309,10 +309,10 @@ value_fits(const PrSettingSpec *spec, const char *value, char **expected)
         break;
     }
     if (spec->max > 0)
-        *expected = g_strdup_printf(_("a number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT),
-                                    spec->min, spec->max);
+        *expected = g_strdup_printf(_("a number from %lld to %lld"), (long long)spec->min,
+                                    (long long)spec->max);
     else
-        *expected = g_strdup_printf(_("a number of at least %" G_GINT64_FORMAT), spec->min);
+        *expected = g_strdup_printf(_("a number of at least %lld"), (long long)spec->min);
     return FALSE;
 }
 

@@ -155,7 +155,7 @@ unlock_instance_done(GObject *source, GAsyncResult *result, gpointer data)
     if (n == NULL)
         g_warning("cannot release mailbox locks of an earlier run: %s", error->message);
     else if (*n > 0)
-        g_message(_("released %" G_GINT64_FORMAT " mailbox locks left by an earlier run"), *n);
+        g_message("released %" G_GINT64_FORMAT " mailbox locks left by an earlier run", *n);
     job->done = TRUE;
 }
 
@@ -187,7 +187,8 @@ prepare_log_dir(Daemon *d, const char *dir)
         privileges_lookup(config_get_string(d->config, "server", "user"),
                           config_get_string(d->config, "server", "group"), &uid, &gid, NULL) &&
         uid != 0 && chown(dir, uid, gid) != 0)
-        g_printerr("postroomd: cannot hand %s to the service user: %s\n", dir, g_strerror(errno));
+        g_printerr(_("postroomd: cannot give %s to the service user: %s\n"), dir,
+                   g_strerror(errno));
 }
 
 static gboolean
@@ -197,23 +198,25 @@ reload_cb(gpointer data)
     g_autoptr(GError) error = NULL;
     g_autoptr(Config) config = config_load(d->config_path, &error);
 
-    g_message(_("reloading the configuration from %s"), d->config_path);
+    g_message("reloading the configuration from %s", d->config_path);
     if (config == NULL || !config_validate(config, d->schemas, &error) ||
         !listeners_check(config, d->enabled, d->tls != NULL, &error)) {
-        g_warning(_("configuration not reloaded: %s"), error->message);
+        pr_log_event(G_LOG_LEVEL_WARNING, "CONFIG_RELOAD_FAILED", "configuration not reloaded: %s",
+                     error->message);
         return G_SOURCE_CONTINUE;
     }
     g_autoptr(GPtrArray) kept = config_keep_static(config, d->config);
     for (guint i = 0; i < kept->len; i++)
-        g_warning(_("%s changed; restart postroomd to apply it"), (char *)kept->pdata[i]);
+        g_warning("%s changed; restart postroomd to apply it", (char *)kept->pdata[i]);
     if (!listeners_reconfigure(d->host, config, &error)) {
-        g_warning(_("configuration not reloaded: %s"), error->message);
+        pr_log_event(G_LOG_LEVEL_WARNING, "CONFIG_RELOAD_FAILED", "configuration not reloaded: %s",
+                     error->message);
         return G_SOURCE_CONTINUE;
     }
     const char *cert = config_get_string(config, "tls", "certificate");
     const char *key = config_get_string(config, "tls", "key");
     if (d->tls != NULL && *cert != '\0' && !tls_context_reload(d->tls, cert, key, &error)) {
-        g_warning(_("TLS certificate not reloaded, the old one stays in use: %s"), error->message);
+        g_warning("TLS certificate not reloaded, the old one stays in use: %s", error->message);
         g_clear_error(&error);
     }
     g_autofree char *log_dir = NULL;
@@ -226,7 +229,7 @@ reload_cb(gpointer data)
     d->host->config = config_ref(config);
     config_unref(d->config);
     d->config = config_ref(config);
-    g_message(_("configuration reloaded"));
+    g_message("configuration reloaded");
     return G_SOURCE_CONTINUE;
 }
 
@@ -234,7 +237,7 @@ static gboolean
 quit_cb(gpointer data)
 {
     Daemon *d = data;
-    g_message(_("stopping"));
+    g_message("stopping");
     g_main_loop_quit(d->loop);
     return G_SOURCE_REMOVE;
 }
@@ -309,7 +312,7 @@ _pr_daemon_main(int argc, char **argv)
 
     GOptionEntry entries[] = {
         { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
-          N_("Configuration file (default: " SYSCONFDIR "/postroomd.conf)"), N_("FILE") },
+          NULL /* set below: the default is only known at build time */, N_("FILE") },
         { "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
           N_("Stay in the foreground and log to standard error"), NULL },
         { "check", 0, 0, G_OPTION_ARG_NONE, &check,
@@ -317,6 +320,9 @@ _pr_daemon_main(int argc, char **argv)
         { "version", 'V', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
         { NULL }
     };
+    g_autofree char *config_help =
+        g_strdup_printf(_("Configuration file (default: %s)"), SYSCONFDIR "/postroomd.conf");
+    entries[0].description = config_help;
     g_autoptr(GOptionContext) options = g_option_context_new(NULL);
     g_option_context_set_summary(options, _("Postroom mail server daemon."));
     g_option_context_add_main_entries(options, entries, GETTEXT_PACKAGE);
@@ -326,7 +332,7 @@ _pr_daemon_main(int argc, char **argv)
         return EX_USAGE;
     }
     if (version) {
-        printf("postroomd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, PR_MODULE_ABI_MAJOR,
+        printf(_("postroomd %s (module ABI %d.%d)\n"), PACKAGE_VERSION, PR_MODULE_ABI_MAJOR,
                PR_MODULE_ABI_MINOR);
         return 0;
     }
@@ -384,7 +390,7 @@ _pr_daemon_main(int argc, char **argv)
     g_unix_signal_add(SIGTERM, quit_cb, &d);
     g_unix_signal_add(SIGINT, quit_cb, &d);
     g_unix_signal_add(SIGHUP, reload_cb, &d);
-    g_message(_("postroomd %s started with %u modules"), PACKAGE_VERSION, d.enabled->len);
+    g_message("postroomd %s started with %u modules", PACKAGE_VERSION, d.enabled->len);
     if (d.ready_fd >= 0) {
         close(d.ready_fd);
         d.ready_fd = -1;
@@ -405,7 +411,7 @@ _pr_daemon_main(int argc, char **argv)
     store_close(d.host->store);
     host_free(d.host);
     daemon_clear(&d);
-    g_message(_("stopped"));
+    g_message("stopped");
     log_shutdown();
     return 0;
 }

@@ -219,14 +219,15 @@ rfc5322_date(GDateTime *t)
         (int)(ABS(offset) % 60));
 }
 
-/* Return-Path and a Received line, then the message. */
+/* Return-Path and a Received line, then the message. @for_rcpt is the one
+ * recipient's normalised address, or NULL. */
 static GBytes *
-trace_headers(const DeliverySettings *s, const DeliveryEnvelope *env, GBytes *body, gint64 received)
+trace_headers(const DeliverySettings *s, const DeliveryEnvelope *env, const char *for_rcpt,
+              GBytes *body, gint64 received)
 {
     g_autoptr(GDateTime) now = g_date_time_new_from_unix_local(received);
     g_autofree char *date = rfc5322_date(now);
     g_autoptr(GString) out = g_string_new(NULL);
-    const char *const *rcpt = env->recipients;
 
     g_string_append_printf(out, "Return-Path: <%s>\r\n", env->sender);
     if (env->client_ip != NULL)
@@ -236,10 +237,10 @@ trace_headers(const DeliverySettings *s, const DeliveryEnvelope *env, GBytes *bo
     else
         g_string_append_printf(out, "Received: by %s (Postroom) with %s", s->hostname,
                                env->protocol);
-    /* "for" names the recipient only when there is one, not to leak Bcc. */
-    if (rcpt != NULL && rcpt[0] != NULL && rcpt[1] == NULL && strchr(rcpt[0], '\r') == NULL &&
-        strchr(rcpt[0], '\n') == NULL)
-        g_string_append_printf(out, "\r\n\tfor <%s>", rcpt[0]);
+    /* "for" names the recipient only when there is one, not to leak Bcc
+     * (RFC 5321 §4.4: a mailbox, so the normalised address). */
+    if (for_rcpt != NULL)
+        g_string_append_printf(out, "\r\n\tfor <%s>", for_rcpt);
     g_string_append_printf(out, "; %s\r\n", date);
     g_string_append_len(out, g_bytes_get_data(body, NULL), g_bytes_get_size(body));
     return g_string_free_to_bytes(g_steal_pointer(&out));
@@ -286,10 +287,11 @@ enough_space(const DeliverySettings *s, GError **error)
     if (free_bytes >= (guint64)s->disk_reserve)
         return TRUE;
     g_set_error(error, PR_DELIVERY_ERROR, PR_DELIVERY_ERROR_NO_SPACE,
-                _("Only %" G_GUINT64_FORMAT " MiB of disk space is free, below the reserve of "
-                  "%" G_GINT64_FORMAT " MiB ([delivery] disk_reserve); new mail from local "
-                  "senders is refused until space is freed"),
-                free_bytes / (1024 * 1024), s->disk_reserve / (1024 * 1024));
+                _("Only %llu MiB of disk space is free, below the reserve of %lld MiB "
+                  "([delivery] disk_reserve); new mail from local senders is refused until "
+                  "space is freed"),
+                (unsigned long long)(free_bytes / (1024 * 1024)),
+                (long long)(s->disk_reserve / (1024 * 1024)));
     return FALSE;
 }
 
@@ -347,9 +349,9 @@ delivery_deliver(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
 
     if (s->max_size > 0 && (gint64)len > s->max_size) {
         g_set_error(error, PR_DELIVERY_ERROR, PR_DELIVERY_ERROR_TOO_BIG,
-                    _("The message is %" G_GSIZE_FORMAT " bytes, more than the %" G_GINT64_FORMAT
-                      " bytes allowed ([delivery] max_message_size)"),
-                    len, s->max_size);
+                    _("The message is %llu bytes, more than the %lld bytes allowed "
+                      "([delivery] max_message_size)"),
+                    (unsigned long long)len, (long long)s->max_size);
         return NULL;
     }
     summarize_headers(data, len, &h);
@@ -380,7 +382,9 @@ delivery_deliver(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
     }
 
     gint64 received = g_get_real_time() / G_USEC_PER_SEC;
-    g_autoptr(GBytes) traced = trace_headers(s, env, body, received);
+    const RouterResult *only = out->results->len == 1 ? out->results->pdata[0] : NULL;
+    g_autoptr(GBytes) traced =
+        trace_headers(s, env, only != NULL ? only->address : NULL, body, received);
     g_autoptr(GPtrArray) alerts =
         g_ptr_array_new_with_free_func((GDestroyNotify)store_quota_alert_free);
     if (out->mailboxes->len > 0 || out->remote->len > 0) {
@@ -409,8 +413,9 @@ delivery_deliver(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
 }
 
 /* Quotas never bounce incoming mail (VPOP3's rule): the user, and from
- * 100 % the postmaster, get a note instead. Alerts themselves raise no
- * further alerts. */
+ * 100 % the postmaster, get a note instead. An alert counts towards the
+ * quota like any message, so it may announce the next level too; there are
+ * only three levels, each announced once. */
 static void
 send_quota_alert(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
                  const StoreQuotaAlert *alert)

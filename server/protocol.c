@@ -84,12 +84,18 @@ pr_host_add_line_protocol(PrHost *host, PrModule *self, const PrLineProtocol *p,
 {
     g_return_val_if_fail(host != NULL && self != NULL && p != NULL, FALSE);
 
+    if (p->name == NULL || self->desc->services == NULL ||
+        !g_strv_contains(self->desc->services, p->name)) {
+        g_set_error(error, PR_MODULE_ERROR, PR_MODULE_ERROR_INVALID,
+                    _("module %s: the name of line protocol %s is not one of the services "
+                      "the module declares in its descriptor"),
+                    self->name, p->name != NULL ? p->name : "?");
+        return FALSE;
+    }
+    /* Field names are C identifiers: they stay as they are in any language. */
     const char *problem = NULL;
     if (p->struct_size < G_STRUCT_OFFSET(PrLineProtocol, reserved))
         problem = "struct_size";
-    else if (p->name == NULL || self->desc->services == NULL ||
-             !g_strv_contains(self->desc->services, p->name))
-        problem = "name (it must be one of the module's services)";
     else if (p->max_line < 16)
         problem = "max_line";
     else if (p->greeting == NULL)
@@ -108,8 +114,8 @@ pr_host_add_line_protocol(PrHost *host, PrModule *self, const PrLineProtocol *p,
     }
     if (problem != NULL) {
         g_set_error(error, PR_MODULE_ERROR, PR_MODULE_ERROR_INVALID,
-                    _("module %s: line protocol %s has an invalid field: %s"), self->name,
-                    p->name != NULL ? p->name : "?", problem);
+                    _("module %s: line protocol %s has an invalid field: %s"), self->name, p->name,
+                    problem);
         return FALSE;
     }
     if (g_hash_table_contains(host->protocols, p->name)) {

@@ -3,6 +3,8 @@
 
 #include "router.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 /* Bounds the work one address can cause: mappings to mappings, forwarding
@@ -222,7 +224,7 @@ too_deep(Walk *w, int depth, const char *what)
 {
     if (depth <= MAX_DEPTH)
         return FALSE;
-    note(w, "routing of %s went deeper than %d steps (a loop?); stopped there", what, MAX_DEPTH);
+    note(w, _("routing of %s went deeper than %d steps (a loop?); stopped there"), what, MAX_DEPTH);
     return TRUE;
 }
 
@@ -289,11 +291,11 @@ expand_list(Walk *w, const RouterList *list, int depth, guint flags)
     if (too_deep(w, depth, list->name))
         return;
     if (g_hash_table_contains(w->lists_open, list->name)) {
-        note(w, "list %s contains itself through its members; the loop was skipped", list->name);
+        note(w, _("list %s contains itself through its members; the loop was skipped"), list->name);
         return;
     }
     if (list->local_senders_only && !w->msg->sender_local) {
-        note(w, "list %s takes mail from local senders only", list->name);
+        note(w, _("list %s takes mail from local senders only"), list->name);
         w->refused = TRUE;
         return;
     }
@@ -365,7 +367,7 @@ resolve_target(Walk *w, const char *target, const char *original, int depth, gui
     }
     g_autofree char *address = router_normalize(w->data, target);
     if (address == NULL) {
-        note(w, "“%s” is not a valid address; ignored", target);
+        note(w, _("“%s” is not a valid address; ignored"), target);
         return;
     }
     if (!router_is_local_domain(w->data, address)) {
@@ -374,7 +376,7 @@ resolve_target(Walk *w, const char *target, const char *original, int depth, gui
         return;
     }
     if (!resolve_address(w, address, depth + 1, flags))
-        note(w, "%s leads to %s, which does not exist", original, address);
+        note(w, _("%s leads to %s, which does not exist"), original, address);
 }
 
 /* Mapping patterns: "name" (local part, local domains only), "name@domain",
@@ -432,6 +434,33 @@ resolve_address(Walk *w, const char *address, int depth, guint flags)
     return FALSE;
 }
 
+/* Every mailbox copy carries Delivered-To: user@default-domain; a message
+ * that arrives with that line for a mailbox it would reach again is
+ * looping, whatever address led there this time. Returns TRUE if any
+ * mailbox was dropped. */
+static gboolean
+drop_looping_mailboxes(const RouterData *data, const RouterMessage *msg, RouterResult *r)
+{
+    gboolean dropped = FALSE;
+    for (guint i = r->mailboxes->len; i > 0 && msg->delivered_to != NULL; i--) {
+        const char *user = r->mailboxes->pdata[i - 1];
+        g_autofree char *mine = g_strdup_printf("%s@%s", user, data->default_domain);
+        for (int j = 0; msg->delivered_to[j] != NULL; j++) {
+            g_autofree char *seen = router_normalize(data, msg->delivered_to[j]);
+            if (seen != NULL && g_ascii_strcasecmp(seen, mine) == 0) {
+                g_ptr_array_add(r->notes,
+                                g_strdup_printf(_("already delivered to the mailbox of %s (a "
+                                                  "mail loop); not delivered there again"),
+                                                user));
+                g_ptr_array_remove_index(r->mailboxes, i - 1);
+                dropped = TRUE;
+                break;
+            }
+        }
+    }
+    return dropped;
+}
+
 static RouterResult *
 route_one(const RouterData *data, const RouterMessage *msg, const char *recipient)
 {
@@ -464,8 +493,11 @@ route_one(const RouterData *data, const RouterMessage *msg, const char *recipien
     g_hash_table_unref(w.users_open);
 
     if (found) {
-        r->status =
-            w.refused && r->mailboxes->len == 0 && r->remote->len == 0 ? ROUTER_REFUSED : ROUTER_OK;
+        gboolean looping = drop_looping_mailboxes(data, msg, r);
+        if (r->mailboxes->len > 0 || r->remote->len > 0)
+            r->status = ROUTER_OK;
+        else
+            r->status = w.refused ? ROUTER_REFUSED : looping ? ROUTER_LOOP : ROUTER_OK;
     } else if (!router_is_local_domain(data, r->address)) {
         add_unique(r->remote, r->address);
         r->status = ROUTER_OK;

@@ -360,7 +360,7 @@ static const char *
 hash_scheme(const char *hash)
 {
     if (hash == NULL || *hash == '\0')
-        return "none";
+        return _("none");
     if (g_str_has_prefix(hash, "$y$"))
         return "yescrypt";
     if (g_str_has_prefix(hash, "$6$"))
@@ -404,7 +404,8 @@ ctl_cmd_user_add(Ctl *ctl, char **args, GError **error)
         return -1;
     if (store_user_add(ctl->conn, name, hash, ctl_options.full_name, &local) <= 0) {
         if (local == NULL)
-            g_set_error(&local, PR_STORE_ERROR, PR_STORE_ERROR_FAILED, "user id <= 0");
+            g_set_error_literal(&local, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
+                                _("The new user could not be read back."));
         user_error(error, local, name);
         return -1;
     }
@@ -578,10 +579,9 @@ ctl_cmd_user_show(Ctl *ctl, char **args, GError **error)
             ? g_strdup_printf(user->assistant_only ? _("%s (only to them)") : "%s",
                               user->assistants)
             : g_strdup(_("none"));
-    const char *labels[] = { _("Name:"),       _("Full name:"),    _("Status:"),
-                             _("Quota:"),      _("In use:"),       _("Forward to:"),
-                             _("Assistants:"), _("In everyone:"),  _("Created:"),
-                             _("Password hash:") };
+    const char *labels[] = { _("Name:"),    _("Full name:"),    _("Status:"),     _("Quota:"),
+                             _("In use:"),  _("Forward to:"),   _("Assistants:"), _("In everyone:"),
+                             _("Created:"), _("Password hash:") };
     const char *values[] = { user->name,
                              user->full_name != NULL ? user->full_name : "",
                              user->enabled ? _("enabled") : _("disabled"),

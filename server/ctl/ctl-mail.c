@@ -176,9 +176,11 @@ ctl_cmd_deliver(Ctl *ctl, char **args, GError **error)
             result_to_json(json, r);
         else
             print_result(r);
+        /* An unknown recipient is the usual trouble (EX_NOUSER); a refusal
+         * or a mail loop is a data error and weighs more. */
         if (r->status == ROUTER_UNKNOWN_LOCAL && code == 0)
             code = EX_NOUSER;
-        else if (r->status != ROUTER_OK)
+        else if (r->status == ROUTER_REFUSED || r->status == ROUTER_LOOP)
             code = EX_DATAERR;
     }
     if (json != NULL) {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "host.h"
 #include "store/store-ops.h"
 
@@ -73,7 +75,7 @@ api_store(GTask *task)
 
     if (store == NULL) {
         g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
-                                "no store is configured");
+                                _("No store is configured."));
         g_object_unref(task);
     }
     return store;
@@ -243,7 +245,8 @@ module_set_done(GObject *source, GAsyncResult *res, gpointer user_data)
     else if (error != NULL)
         g_task_return_error(task, error);
     else
-        g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED, "not stored");
+        g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
+                                _("The value was not stored."));
     g_object_unref(task);
 }
 

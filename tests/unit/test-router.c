@@ -310,6 +310,14 @@ test_hops_and_loops(void)
     m.delivered_to = seen;
     g_assert_cmpint(status_of(d, &m, "alice"), ==, ROUTER_LOOP);
     g_assert_cmpint(status_of(d, &m, "bob"), ==, ROUTER_OK);
+
+    /* The mailbox, not the address typed: another domain, or a mapping,
+     * leading back to a mailbox the message already reached is a loop too. */
+    g_assert_cmpint(status_of(d, &m, "alice@www.example.org"), ==, ROUTER_LOOP);
+    router_data_add_mapping(d, "boss", "alice");
+    router_data_add_list(d, list("both", "alice,bob", FALSE));
+    g_assert_cmpint(status_of(d, &m, "boss"), ==, ROUTER_LOOP);
+    check(d, &m, "both", "bob|");
 }
 
 static void
