@@ -3,6 +3,7 @@
 
 #include "housekeeping.h"
 
+#include "store/store-mail.h"
 #include "store/store-ops.h"
 
 #define INTERVAL_SECONDS (6 * 3600)
@@ -29,6 +30,27 @@ purge_done(GObject *source, GAsyncResult *result, gpointer data)
         g_info("loginaudit: purged %" G_GINT64_FORMAT " old rows", *n);
 }
 
+static gpointer
+sweep_job(StoreConn *conn, gpointer data, GError **error)
+{
+    /* An hour is far longer than any delivery takes between writing a
+     * file and committing it. */
+    gint64 n = store_spool_sweep(conn, data, g_get_real_time() / G_USEC_PER_SEC - 3600, error);
+    return n < 0 ? NULL : g_memdup2(&n, sizeof n);
+}
+
+static void
+sweep_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    PrHost *host = data;
+    g_autoptr(GError) error = NULL;
+    g_autofree gint64 *n = store_run_finish(host->store, result, &error);
+    if (error != NULL)
+        g_warning("spool sweep failed: %s", error->message);
+    else if (n != NULL && *n > 0)
+        g_info("spool: removed %" G_GINT64_FORMAT " files no message refers to", *n);
+}
+
 static gboolean
 run(gpointer data)
 {
@@ -36,6 +58,8 @@ run(gpointer data)
     gint64 *cutoff = g_new(gint64, 1);
     *cutoff = g_get_real_time() / G_USEC_PER_SEC - host->auth_policy.audit_days * 86400;
     store_run_async(host->store, purge_job, cutoff, g_free, NULL, purge_done, host);
+    store_run_async(host->store, sweep_job, g_build_filename(host->data_dir, "spool", NULL), g_free,
+                    NULL, sweep_done, host);
     return G_SOURCE_CONTINUE;
 }
 

@@ -3,7 +3,8 @@
 
 #include "host.h"
 
-/* Periodic store maintenance: purges loginaudit rows older than
- * [auth] audit_days, now and every six hours. */
+/* Periodic store maintenance, now and every six hours: purges loginaudit
+ * rows older than [auth] audit_days and removes spool files no message
+ * refers to. */
 void housekeeping_start(PrHost *host);
 void housekeeping_stop(void);

@@ -4,6 +4,8 @@
 #include "store-mail.h"
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
 
 #include "store-queries.h"
 
@@ -283,6 +285,35 @@ fail_unexpected:
 fail:
     store_rollback(c);
     return 0;
+}
+
+gint64
+store_spool_sweep(StoreConn *c, const char *spool_dir, gint64 older_than, GError **error)
+{
+    g_autoptr(GDir) top = g_dir_open(spool_dir, 0, NULL);
+    const char *bucket;
+    gint64 removed = 0;
+
+    while (top != NULL && (bucket = g_dir_read_name(top)) != NULL) {
+        g_autofree char *bucket_path = g_build_filename(spool_dir, bucket, NULL);
+        g_autoptr(GDir) d = g_dir_open(bucket_path, 0, NULL);
+        const char *name;
+        while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+            g_autofree char *path = g_build_filename(bucket_path, name, NULL);
+            g_autofree char *relative = g_build_filename(bucket, name, NULL);
+            GStatBuf st;
+            if (name[0] == '.' || g_stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+                st.st_mtime >= older_than)
+                continue; /* temporary files are spool_cleanup()'s */
+            g_autoptr(GdaDataModel) m =
+                store_conn_select(c, Q_MESSAGE_ID_BY_PATH, error, "path", relative, NULL);
+            if (m == NULL)
+                return -1;
+            if (gda_data_model_get_n_rows(m) == 0 && g_unlink(path) == 0)
+                removed++;
+        }
+    }
+    return removed;
 }
 
 gboolean

@@ -56,6 +56,12 @@ void store_quota_alert_free(StoreQuotaAlert *alert);
 gint64 store_deliver(StoreConn *c, const StoreMessage *message, const StoreDeliveryTarget *targets,
                      guint n_targets, const char *const *remote, GPtrArray *alerts, GError **error);
 
+/* Removes spool files older than @older_than (unix time) that no message
+ * row refers to: what a crash between writing a file and committing its
+ * rows leaves behind. The age keeps deliveries in progress, also on other
+ * instances sharing the spool, safe. Returns how many, or -1. */
+gint64 store_spool_sweep(StoreConn *c, const char *spool_dir, gint64 older_than, GError **error);
+
 /* msgaudit (VPOP3's component and command codes). */
 gboolean store_msgaudit_add(StoreConn *c, const char *component, const char *owner,
                             const char *actor, const char *cmd, const char *ip, const char *folder,

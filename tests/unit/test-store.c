@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <time.h>
+#include <utime.h>
+
 #include <string.h>
 #include <glib/gstdio.h>
 
 #include "store/spool.h"
+#include "store/store-mail.h"
 #include "store/store-ops.h"
 #include "store/store-queries.h"
 #include "host.h"
@@ -962,6 +966,129 @@ add_store_test(const char *name, void (*func)(Fixture *, gconstpointer), gboolea
     }
 }
 
+static char *
+spool_file(const char *spool, const char *text, gint64 age_seconds)
+{
+    g_autoptr(GError) error = NULL;
+    char *rel = spool_write(spool, text, strlen(text), &error);
+    g_assert_no_error(error);
+    if (age_seconds > 0) {
+        g_autofree char *full = g_build_filename(spool, rel, NULL);
+        struct utimbuf times = { time(NULL) - age_seconds, time(NULL) - age_seconds };
+        g_assert_cmpint(utime(full, &times), ==, 0);
+    }
+    return rel;
+}
+
+static void
+test_mail(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *spool = NULL;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("Delivery stores one message for several mailboxes and the queue; locks are "
+                   "exclusive or shared and expire; deletes hold or remove, and spool files are "
+                   "released only when nothing refers to them; the sweep removes old orphans");
+    migrate(f);
+    spool = g_build_filename(f->dir, "spool", NULL);
+    g_assert_cmpint(store_user_add(f->conn, "alice", "x", NULL, &error), >, 0);
+    g_assert_cmpint(store_user_add(f->conn, "bob", "x", NULL, &error), >, 0);
+    g_assert_no_error(error);
+
+    g_autofree char *path = spool_file(spool, "Subject: hi\r\n\r\nbody\r\n", 7200);
+    StoreMessage m = { path, 19, 1000, "sender@example.net", "hi", NULL, NULL, NULL };
+    StoreDeliveryTarget targets[] = { { "alice", "Delivered-To: alice@example.com\r\n" },
+                                      { "bob", "" } };
+    const char *remote[] = { "far@example.net", NULL };
+    g_autoptr(GPtrArray) alerts = g_ptr_array_new();
+    g_assert_cmpint(store_deliver(f->conn, &m, targets, 2, remote, alerts, &error), >, 0);
+    g_assert_no_error(error);
+    g_assert_cmpuint(alerts->len, ==, 0);
+
+    /* A target that does not exist fails the whole delivery. */
+    StoreDeliveryTarget ghost[] = { { "alice", "" }, { "ghost", "" } };
+    g_autofree char *path2 = spool_file(spool, "x\r\n", 0);
+    StoreMessage m2 = { path2, 3, 1000, "", NULL, NULL, NULL, NULL };
+    g_assert_cmpint(store_deliver(f->conn, &m2, ghost, 2, NULL, NULL, &error), ==, 0);
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    /* Exclusive excludes everything; shared excludes only exclusive. */
+    guint32 uidvalidity = 0;
+    gint64 folder = store_mailbox_lock(f->conn, "alice", "INBOX", "pop3 a", "host1", TRUE,
+                                       time(NULL) + 300, &uidvalidity, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(folder, >, 0);
+    g_assert_cmpuint(uidvalidity, >, 0);
+    g_assert_cmpint(store_mailbox_lock(f->conn, "alice", "INBOX", "pop3 b", "host2", TRUE,
+                                       time(NULL) + 300, NULL, &error),
+                    ==, 0);
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_LOCKED);
+    g_clear_error(&error);
+    g_assert_cmpint(store_mailbox_lock(f->conn, "alice", "INBOX", "imap c", "host2", FALSE,
+                                       time(NULL) + 300, NULL, &error),
+                    ==, 0);
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_LOCKED);
+    g_clear_error(&error);
+    /* A restarted instance drops its own locks; an expired lock is free. */
+    g_assert_cmpint(store_mailbox_unlock_instance(f->conn, "host1", &error), ==, 1);
+    gint64 bob = store_mailbox_lock(f->conn, "bob", "INBOX", "imap 1", "host1", FALSE,
+                                    time(NULL) - 1, NULL, &error);
+    g_assert_cmpint(bob, >, 0);
+    g_assert_cmpint(store_mailbox_lock(f->conn, "bob", "INBOX", "pop3 2", "host2", TRUE,
+                                       time(NULL) + 300, NULL, &error),
+                    ==, bob);
+    g_assert_no_error(error);
+    g_assert_cmpint(store_mailbox_lock(f->conn, "alice", "INBOX", "imap 3", "host2", FALSE,
+                                       time(NULL) + 300, NULL, &error),
+                    ==, folder);
+    g_assert_cmpint(store_mailbox_lock(f->conn, "alice", "INBOX", "imap 4", "host2", FALSE,
+                                       time(NULL) + 300, NULL, &error),
+                    ==, folder);
+    g_assert_no_error(error);
+    g_assert_true(store_mailbox_unlock(f->conn, folder, "imap 3", &error));
+
+    /* The snapshot: size includes the per-mailbox prefix. */
+    g_autoptr(GArray) items = store_mailbox_list(f->conn, folder, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(items->len, ==, 1);
+    StoreMailItem *item = &g_array_index(items, StoreMailItem, 0);
+    g_assert_cmpuint(item->uid, ==, 1);
+    g_assert_cmpint(item->size, ==, 19 + (gint64)strlen(targets[0].prefix));
+    g_assert_cmpstr(item->spool_path, ==, path);
+
+    /* Holding hides the message and keeps the file. */
+    guint32 uid = item->uid;
+    g_autoptr(GPtrArray) unlink_paths = g_ptr_array_new_with_free_func(g_free);
+    g_assert_true(store_mailbox_delete(f->conn, folder, &uid, 1, TRUE, unlink_paths, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(unlink_paths->len, ==, 0);
+    g_autoptr(GArray) after_hold = store_mailbox_list(f->conn, folder, &error);
+    g_assert_cmpuint(after_hold->len, ==, 0);
+
+    /* bob's copy and the queue entry still use the file. */
+    g_autoptr(GArray) bobs = store_mailbox_list(f->conn, bob, &error);
+    g_assert_cmpuint(bobs->len, ==, 1);
+    guint32 bob_uid = g_array_index(bobs, StoreMailItem, 0).uid;
+    g_assert_true(store_mailbox_delete(f->conn, bob, &bob_uid, 1, FALSE, unlink_paths, &error));
+    g_assert_cmpuint(unlink_paths->len, ==, 0);
+    g_assert_no_error(error);
+
+    /* The sweep keeps referenced and young files, removes old orphans. */
+    g_autofree char *young = spool_file(spool, "young orphan\r\n", 0);
+    g_autofree char *old = spool_file(spool, "old orphan\r\n", 7200);
+    /* path2 (the failed delivery's file) is young too, so it stays for now. */
+    g_assert_cmpint(store_spool_sweep(f->conn, spool, time(NULL) - 3600, &error), ==, 1);
+    g_assert_no_error(error);
+    g_autofree char *path_full = g_build_filename(spool, path, NULL);
+    g_autofree char *young_full = g_build_filename(spool, young, NULL);
+    g_autofree char *old_full = g_build_filename(spool, old, NULL);
+    g_assert_true(g_file_test(path_full, G_FILE_TEST_EXISTS));
+    g_assert_true(g_file_test(young_full, G_FILE_TEST_EXISTS));
+    g_assert_false(g_file_test(old_full, G_FILE_TEST_EXISTS));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -994,6 +1121,7 @@ main(int argc, char **argv)
     add_store_test("transaction", test_transaction, FALSE);
     add_store_test("run-async", test_run_async, FALSE);
     add_store_test("api", test_api, FALSE);
+    add_store_test("mail", test_mail, FALSE);
     add_store_test("bad-password", test_pg_bad_password, TRUE);
     g_test_add_func("/store/spool", test_spool);
 
