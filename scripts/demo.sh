@@ -37,19 +37,22 @@ CFG
         --template "$DEMO/cert.cfg" --outfile "$DEMO/cert.pem" 2>/dev/null
 fi
 
-# Modules to run and where they listen. As the real services land, enable
-# them here (and drop testproto), e.g.:
-#   MODULES="pop3;smtp;imap4"
-#   [pop3]  listen=127.0.0.1:1110;127.0.0.1:1995/tls
-#   [smtp]  listen=127.0.0.1:1025;127.0.0.1:1587
-#   [imap4] listen=127.0.0.1:1143;127.0.0.1:1993/tls
-# (module_dir then becomes "$BUILD/modules" plus the module subdirectories,
-# or an install's moduledir).
-MODULES="testproto"
-MODULE_DIR="$BUILD/tests/testmodule"
+# The modules to run, copied from the build tree into one directory (the
+# server loads modules only from regular files, owned by root or the service
+# user and not writable by others). As more services land, add them here.
+MODULES="pop3"
+MODULE_DIR="$DEMO/modules"
+mkdir -p "$MODULE_DIR"
+for m in ${MODULES//;/ }; do
+    install -m 0644 "$BUILD/modules/$m/$m.so" "$MODULE_DIR/$m.so"
+done
 SERVICES=$(
     cat <<CFG
-[testproto]
+[delivery]
+default_domain=localhost
+local_domains=localhost;example.com
+
+[pop3]
 listen=127.0.0.1:1110;127.0.0.1:1995/tls
 CFG
 )
@@ -75,6 +78,9 @@ level=info
 $SERVICES
 CFG
 
+# Modules copied out of the build tree find the SDK library through this
+# (an installed server has it in the system library directory).
+export LD_LIBRARY_PATH="$BUILD/plugin-api${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 CTL=$BUILD/server/ctl/postroomctl
 if [ ! -d "$DEMO/data" ]; then
     mkdir -p "$DEMO/data"
@@ -84,16 +90,30 @@ if [ ! -d "$DEMO/data" ]; then
     chmod 0600 "$DEMO/password"
     "$CTL" --config "$CONFIG" user add demo --password-file "$DEMO/password"
     rm -f "$DEMO/password"
+    "$CTL" --config "$CONFIG" mapping add info demo
+    "$CTL" --config "$CONFIG" deliver --from postmaster@localhost demo <<'MSG'
+From: Postroom <postmaster@localhost>
+To: demo@localhost
+Subject: Welcome to Postroom
+
+This message was delivered with `postroomctl deliver`. Deliver more with:
+
+  printf 'Subject: test\n\nhello\n' | build/server/ctl/postroomctl \
+      --config demo/postroomd.conf deliver info@example.com
+MSG
 fi
 
 cat <<TXT
 
 Postroom demo: config $CONFIG, data in $DEMO/data, user demo / password demo.
 
-  testproto (POP3-like) on 127.0.0.1:1110 (STLS) and 127.0.0.1:1995 (TLS):
-    python3 -m telnetlib 127.0.0.1 1110    then: CAPA, USER demo, PASS demo, WHOAMI, QUIT
-    gnutls-cli --insecure --crlf --starttls-proto=pop3 -p 1110 127.0.0.1
-    openssl s_client -quiet -connect 127.0.0.1:1995
+  POP3 on 127.0.0.1:1110 (plain, STLS offered) and 127.0.0.1:1995 (implicit TLS,
+  self-signed certificate). Point a mail client at it, or try:
+    curl -s pop3://demo:demo@127.0.0.1:1110/1
+    curl -sk pop3s://demo:demo@127.0.0.1:1995/
+    python3 -c "import poplib; p=poplib.POP3('127.0.0.1',1110); p.user('demo'); p.pass_('demo'); print(p.stat())"
+  Mail for demo@localhost, demo@example.com and info@example.com lands in the demo mailbox:
+    echo hello | $CTL --config $CONFIG deliver info@example.com
 
 Starting postroomd in the foreground; stop it with Ctrl-C.
 

@@ -63,7 +63,8 @@ static const PrSettingSpec host_schema[] = {
     { "access", "rules", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
       N_("Access rules for every service: allow|deny CIDR|any [noauth]"), RELOAD },
     { "delivery", "default_domain", PR_SETTING_STRING, "", 0, 0, NULL,
-      N_("Domain added to addresses without one (empty: the host name)"), RELOAD },
+      N_("Domain added to addresses without one, and always local (empty: the host name)"),
+      RELOAD },
     { "delivery", "local_domains", PR_SETTING_STRING_LIST, "", 0, 0, NULL,
       N_("Local domains besides those added with postroomctl domain add; * and ? "
          "wildcards and full addresses allowed"), RELOAD },
@@ -82,7 +83,7 @@ static const PrSettingSpec host_schema[] = {
     { "delivery", "max_message_size", PR_SETTING_SIZE, "50M", 1024, 0, NULL,
       N_("Largest message accepted"), RELOAD },
     { "delivery", "msgaudit", PR_SETTING_BOOL, "false", 0, 0, NULL,
-      N_("Record deliveries and deletions in the msgaudit table"), RELOAD },
+      N_("Record deliveries in the msgaudit table"), RELOAD },
     { "delivery", "postmaster", PR_SETTING_STRING, "", 0, 0, NULL,
       N_("User who receives administrator alerts (quota)"), RELOAD },
     { "monitor", "incoming", PR_SETTING_ENUM, "none", 0, 0, monitor_choices,

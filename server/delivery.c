@@ -53,8 +53,13 @@ delivery_settings_init(DeliverySettings *s, Config *config, const char *hostname
 
     g_free(r->default_domain);
     r->default_domain = g_ascii_strdown(domain != NULL && *domain != '\0' ? domain : hostname, -1);
+    /* The default domain is local: a bare name is someone here. */
+    g_auto(GStrv) listed = config_get_strv(config, "delivery", "local_domains");
+    g_autoptr(GStrvBuilder) local = g_strv_builder_new();
+    g_strv_builder_add(local, r->default_domain);
+    g_strv_builder_addv(local, (const char **)listed);
     g_strfreev(r->local_domains);
-    r->local_domains = config_get_strv(config, "delivery", "local_domains");
+    r->local_domains = g_strv_builder_end(local);
     r->implicit_user_mapping = config_get_bool(config, "delivery", "implicit_user_mapping");
     r->unknown_local_outgoing = config_get_bool(config, "delivery", "unknown_local_outgoing");
     r->fax_mailbox = fax != NULL && *fax != '\0' ? g_ascii_strdown(fax, -1) : NULL;

@@ -189,26 +189,80 @@ pr_mailbox_open_finish(PrHost *host, GAsyncResult *result, GError **error)
     return mailbox;
 }
 
+typedef struct {
+    gint64 folder_id;
+    char *holder;
+} UnlockJob;
+
+static void
+unlock_job_free(gpointer p)
+{
+    UnlockJob *j = p;
+    g_free(j->holder);
+    g_free(j);
+}
+
 static gpointer
 unlock_job(StoreConn *c, gpointer data, GError **error)
 {
-    PrMailbox *m = data;
-    store_mailbox_unlock(c, m->folder_id, m->holder, error);
+    UnlockJob *j = data;
+    store_mailbox_unlock(c, j->folder_id, j->holder, error);
     return NULL;
+}
+
+static void
+unlock_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    GTask *task = data;
+    PrHost *host = g_task_get_task_data(task);
+    g_autoptr(GError) error = NULL;
+
+    store_run_finish(host_get_store(host), result, &error);
+    if (error != NULL) {
+        g_warning("mailbox lock not released (it expires by itself): %s", error->message);
+        g_task_return_error(task, g_steal_pointer(&error));
+    } else {
+        g_task_return_boolean(task, TRUE);
+    }
+    g_object_unref(task);
+}
+
+void
+pr_mailbox_close_async(PrMailbox *mailbox, GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_return_if_fail(mailbox != NULL);
+    GTask *task = g_task_new(NULL, NULL, callback, user_data);
+    g_task_set_source_tag(task, pr_mailbox_close_async);
+    g_task_set_task_data(task, mailbox->host, NULL);
+
+    g_clear_handle_id(&mailbox->heartbeat_id, g_source_remove);
+    if (mailbox->folder_id != 0 && host_get_store(mailbox->host) != NULL) {
+        /* The job gets its own copy: the worker runs it after this returns. */
+        UnlockJob *j = g_new0(UnlockJob, 1);
+        j->folder_id = mailbox->folder_id;
+        j->holder = g_strdup(mailbox->holder);
+        mailbox->folder_id = 0;
+        store_run_async(host_get_store(mailbox->host), unlock_job, j, unlock_job_free, NULL,
+                        unlock_done, task);
+    } else {
+        g_task_return_boolean(task, TRUE);
+        g_object_unref(task);
+    }
+    mailbox_unref(mailbox);
+}
+
+gboolean
+pr_mailbox_close_finish(GAsyncResult *result, GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, NULL), FALSE);
+    return g_task_propagate_boolean(G_TASK(result), error);
 }
 
 void
 pr_mailbox_close(PrMailbox *mailbox)
 {
-    if (mailbox == NULL)
-        return;
-    g_clear_handle_id(&mailbox->heartbeat_id, g_source_remove);
-    if (mailbox->folder_id != 0 && host_get_store(mailbox->host) != NULL) {
-        store_run_async(host_get_store(mailbox->host), unlock_job, mailbox_ref(mailbox),
-                        (GDestroyNotify)mailbox_unref, NULL, job_done_ignore, mailbox->host);
-        mailbox->folder_id = 0;
-    }
-    mailbox_unref(mailbox);
+    if (mailbox != NULL)
+        pr_mailbox_close_async(mailbox, NULL, NULL);
 }
 
 /* ---- the snapshot ---- */

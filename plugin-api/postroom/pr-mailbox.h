@@ -235,6 +235,33 @@ gboolean pr_mailbox_delete_finish(PrMailbox *mailbox, GAsyncResult *result, GErr
 PR_AVAILABLE_IN_1_0
 void pr_mailbox_close(PrMailbox *mailbox);
 
+/**
+ * pr_mailbox_close_async:
+ * @mailbox: (transfer full): a mailbox
+ * @callback: (nullable): called on the main thread once the lock is released
+ *   in the database (so a client that reconnects at once finds it free)
+ * @user_data: passed to @callback
+ *
+ * Like pr_mailbox_close(), but tells when the release is committed: POP3
+ * answers QUIT only then.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_mailbox_close_async(PrMailbox *mailbox, GAsyncReadyCallback callback, gpointer user_data);
+
+/**
+ * pr_mailbox_close_finish:
+ * @result: the result
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if the lock was released (it expires by itself otherwise)
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_mailbox_close_finish(GAsyncResult *result, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PrMessageReader, pr_message_reader_free)
 
 G_END_DECLS
