@@ -32,13 +32,14 @@ setup_build() {
     fi
 }
 
-# run_suite DIR TIMEOUT_MULTIPLIER [VAR=value ...]
+# run_suite DIR TIMEOUT_MULTIPLIER MESON_TEST_ARGS [VAR=value ...]
 run_suite() {
-    local dir=$1 multiplier=$2
-    shift 2
+    local dir=$1 multiplier=$2 args=$3
+    shift 3
     rm -f "$dir/meson-logs/testlog.json"
     # meson test exits non-zero when a test fails; the counts come from the log.
-    env "$@" meson test -C "$dir" --print-errorlogs --timeout-multiplier "$multiplier" ||
+    # shellcheck disable=SC2086 # args holds several words on purpose
+    env "$@" meson test -C "$dir" --print-errorlogs --timeout-multiplier "$multiplier" $args ||
         echo "==> meson test reported failures in $dir"
     if [ -f "$dir/meson-logs/testlog.json" ]; then
         RESULT_FILES+=("$dir/meson-logs/testlog.json")
@@ -50,15 +51,17 @@ run_suite() {
 
 if step scripts/install-deps.sh; then
     if step setup_build build && step ninja -C build; then
-        run_suite build 1
+        run_suite build 1 ""
     fi
 
     # The sanitizer run: LeakSanitizer crashes at exit after a GIO TLS
     # handshake unless intercept_tls_get_addr=0; suppressions of system
-    # libraries' leaks only match with the slow unwinder (platform notes).
+    # libraries' leaks only match with the slow unwinder (platform notes),
+    # which makes every process start slow: the 'slow' suite (PostgreSQL
+    # variants, the kill -9 test) runs in the normal pass only.
     if step setup_build build-asan -Db_sanitize=address,undefined &&
         step ninja -C build-asan; then
-        run_suite build-asan 3 \
+        run_suite build-asan 3 "--no-suite slow" \
             ASAN_OPTIONS=intercept_tls_get_addr=0:detect_leaks=1:fast_unwind_on_malloc=0 \
             LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* AUTHORIZATION: USER/PASS and SASL PLAIN/LOGIN (RFC 5034), then the
+ * exclusive lock on the INBOX that moves the session to TRANSACTION. */
+
+#include "postroom-config.h"
+
+#include <string.h>
+
+#include "pop3.h"
+
+typedef struct {
+    PrConnection *conn;
+    char *login;
+} OpenData;
+
+static void
+open_data_free(OpenData *data)
+{
+    pr_connection_unref(data->conn);
+    g_free(data->login);
+    g_free(data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(OpenData, open_data_free)
+
+static void
+open_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    g_autoptr(OpenData) data = user_data;
+    PrConnection *conn = data->conn;
+    g_autoptr(GError) error = NULL;
+    PrMailbox *mailbox;
+    Pop3Session *s;
+
+    mailbox = pr_mailbox_open_finish(pr_connection_get_host(conn), result, &error);
+    if (pr_connection_is_closed(conn)) {
+        /* The client left while the lock was taken: give it back. */
+        pr_mailbox_close(mailbox);
+        return;
+    }
+    s = pr_connection_get_session(conn);
+    if (mailbox == NULL) {
+        if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_LOCKED)) {
+            g_info("user %s from %s: mailbox in use: %s", data->login,
+                   pr_connection_get_peer_ip(conn), error->message);
+            pr_connection_reply(conn, "-ERR [IN-USE] Mailbox Locked");
+        } else {
+            g_warning("cannot open the mailbox of %s: %s", data->login, error->message);
+            pr_connection_reply(conn, "-ERR [SYS/TEMP] Cannot open the mailbox, try again later");
+        }
+        pr_connection_resume(conn);
+        return;
+    }
+    pop3_session_opened(conn, s, data->login, mailbox);
+    pr_connection_replyf(conn,
+                         "+OK Mailbox locked and ready, %u messages (%" G_GINT64_FORMAT " octets)",
+                         s->count, s->total_octets);
+    pr_connection_resume(conn);
+}
+
+static void
+open_mailbox(PrConnection *conn, char *login)
+{
+    g_autofree char *holder = g_strdup_printf("pop3 %s", pr_connection_get_peer_ip(conn));
+    OpenData *data = g_new0(OpenData, 1);
+
+    data->conn = pr_connection_ref(conn);
+    data->login = login;
+    pr_mailbox_open_async(pr_connection_get_host(conn), login, "INBOX", PR_MAILBOX_EXCLUSIVE,
+                          holder, pr_connection_get_cancellable(conn), open_done, data);
+}
+
+/* Answers a failed attempt; returns FALSE when the session must end. */
+static gboolean
+login_failed(PrConnection *conn, Pop3Session *s, const char *reply)
+{
+    gint64 max = pr_module_get_int(pr_connection_get_module(conn), NULL, "max_failed_logins");
+
+    s->failed_logins++;
+    if (max > 0 && s->failed_logins >= (guint64)max) {
+        g_info("closing connection %" G_GUINT64_FORMAT " from %s after %u failed logins",
+               pr_connection_get_id(conn), pr_connection_get_peer_ip(conn), s->failed_logins);
+        pr_connection_reply(conn, "-ERR [AUTH] Too many failed logins");
+        return FALSE;
+    }
+    pr_connection_reply(conn, reply);
+    return TRUE;
+}
+
+static void
+verify_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    g_autoptr(PrConnection) conn = user_data;
+    g_autofree char *login = NULL;
+    gboolean go_on = TRUE;
+    PrAuthResult verdict;
+    Pop3Session *s;
+
+    verdict = pr_auth_verify_finish(conn, result, &login);
+    if (pr_connection_is_closed(conn))
+        return;
+    s = pr_connection_get_session(conn);
+    pop3_session_forget_auth(s);
+    switch (verdict) {
+    case PR_AUTH_OK:
+        open_mailbox(conn, g_steal_pointer(&login));
+        return; /* open_done resumes */
+    case PR_AUTH_LOCKED:
+        /* Every attempt from this address fails for a while: say why, and
+         * end the session rather than let it keep trying. */
+        pr_connection_reply(conn, "-ERR [AUTH] Logins from your address are locked after too "
+                                  "many failures, try again later");
+        go_on = FALSE;
+        break;
+    case PR_AUTH_DISABLED:
+        go_on = login_failed(conn, s, "-ERR [AUTH] Account disabled");
+        break;
+    case PR_AUTH_TEMPFAIL:
+        pr_connection_reply(conn, "-ERR [SYS/TEMP] Authentication unavailable, try again later");
+        break;
+    case PR_AUTH_FAILED:
+    default:
+        go_on = login_failed(conn, s, "-ERR [AUTH] Authentication failed");
+        break;
+    }
+    if (go_on)
+        pr_connection_resume(conn);
+    else
+        pr_connection_close(conn);
+}
+
+PrCommandResult
+pop3_cmd_user(PrConnection *conn, gpointer session, const char *args)
+{
+    Pop3Session *s = session;
+
+    pop3_session_forget_auth(s);
+    s->user = g_strdup(args);
+    /* The same answer for every name: USER must not reveal accounts. */
+    pr_connection_reply(conn, "+OK Send your password");
+    return PR_COMMAND_DONE;
+}
+
+PrCommandResult
+pop3_cmd_pass(PrConnection *conn, gpointer session, const char *args)
+{
+    Pop3Session *s = session;
+
+    if (s->user == NULL) {
+        pr_connection_reply(conn, "-ERR Send USER first");
+        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
+    }
+    pr_auth_verify_async(conn, "USER", s->user, args, verify_done, pr_connection_ref(conn));
+    return PR_COMMAND_ASYNC;
+}
+
+static PrCommandResult sasl_line(PrConnection *conn, gpointer session, const char *line, gsize len);
+
+/* Advances the exchange with @response (NULL: no initial response). */
+static PrCommandResult
+sasl_continue(PrConnection *conn, Pop3Session *s, const char *response)
+{
+    g_autofree char *challenge = NULL;
+
+    switch (pr_sasl_step(s->sasl, response, &challenge)) {
+    case PR_SASL_CONTINUE:
+        pr_connection_set_line_handler(conn, sasl_line);
+        /* RFC 5034 §4: "+" and one space, then the base64 challenge. */
+        pr_connection_replyf(conn, "+ %s", challenge != NULL ? challenge : "");
+        return PR_COMMAND_DONE;
+    case PR_SASL_DONE:
+        pr_connection_set_line_handler(conn, NULL);
+        pr_auth_verify_async(conn, pr_sasl_get_mechanism(s->sasl), pr_sasl_get_user(s->sasl),
+                             pr_sasl_get_password(s->sasl), verify_done, pr_connection_ref(conn));
+        return PR_COMMAND_ASYNC;
+    case PR_SASL_CANCELLED:
+        pr_connection_set_line_handler(conn, NULL);
+        pop3_session_forget_auth(s);
+        pr_connection_reply(conn, "-ERR Authentication cancelled");
+        return PR_COMMAND_DONE;
+    case PR_SASL_MALFORMED:
+    default:
+        pr_connection_set_line_handler(conn, NULL);
+        pop3_session_forget_auth(s);
+        pr_connection_reply(conn, "-ERR Invalid SASL response");
+        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
+    }
+}
+
+static PrCommandResult
+sasl_line(PrConnection *conn, gpointer session, const char *line, gsize len)
+{
+    Pop3Session *s = session;
+
+    if (s->sasl == NULL) {
+        pr_connection_set_line_handler(conn, NULL);
+        return PR_COMMAND_DONE;
+    }
+    return sasl_continue(conn, s, line);
+}
+
+PrCommandResult
+pop3_cmd_auth(PrConnection *conn, gpointer session, const char *args)
+{
+    Pop3Session *s = session;
+    g_auto(GStrv) parts = NULL;
+
+    if (*args == '\0') {
+        /* The mechanism list some clients ask for before CAPA existed. */
+        pr_connection_reply(conn, "+OK List of SASL mechanisms follows");
+        pr_connection_reply(conn, "PLAIN");
+        pr_connection_reply(conn, "LOGIN");
+        pr_connection_reply(conn, ".");
+        return PR_COMMAND_DONE;
+    }
+    parts = g_strsplit(args, " ", 2);
+    pop3_session_forget_auth(s);
+    s->sasl = pr_sasl_new(parts[0]);
+    if (s->sasl == NULL) {
+        pr_connection_reply(conn, "-ERR Unrecognized authentication mechanism");
+        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
+    }
+    return sasl_continue(conn, s, parts[1]);
+}

@@ -1,0 +1,469 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""POP3 download throughput: Postroom's pop3 module against Dovecot's
+pop3d, both on 127.0.0.1 with the same mailboxes. N client processes each
+download a whole mailbox (RETR every message, QUIT without DELE) from one
+server at a time, for several rounds; prints messages/s for both and the
+ratio. Not part of meson test; see tests/bench/README.md."""
+
+import argparse
+import multiprocessing
+import os
+import pwd
+import grp
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "protocol"))
+
+import postroomtest  # noqa: E402
+
+HOST = "127.0.0.1"
+DOMAIN = "example.com"
+PASSWORD = "bench-password"
+GOAL = 1.5
+
+
+def log(msg):
+    sys.stderr.write("[bench-pop3] %s\n" % msg)
+    sys.stderr.flush()
+
+
+class Deadline:
+    def __init__(self, seconds):
+        self.end = time.monotonic() + seconds
+
+    def left(self):
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("benchmark time limit reached")
+        return left
+
+
+# ---- messages ---------------------------------------------------------------
+
+def make_message(i, size):
+    head = ("From: Bench Sender <sender@example.org>\r\n"
+            "To: user@%s\r\n"
+            "Subject: benchmark message %d\r\n"
+            "Message-ID: <bench-%d@example.org>\r\n"
+            "Date: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
+            "\r\n" % (DOMAIN, i, i)).encode()
+    line = b"The quick brown fox jumps over the lazy dog 0123456789 abcdefghijklmno.\r\n"
+    body = b""
+    n = 0
+    while len(head) + len(body) + len(line) <= size:
+        # A dot line now and then, so that stuffing is exercised too.
+        body += (b"." + line[1:]) if n % 17 == 5 else line
+        n += 1
+    return head + body
+
+
+# ---- Dovecot ----------------------------------------------------------------
+
+def ensure_dovecot(deadline):
+    if shutil.which("dovecot") or os.path.exists("/usr/sbin/dovecot"):
+        return "/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else \
+            shutil.which("dovecot")
+    if os.geteuid() != 0:
+        raise SystemExit("dovecot-pop3d is not installed and installing it needs root")
+    log("installing dovecot-pop3d with apt-get")
+    # Keep the package's system service from starting (Debian's policy-rc.d
+    # mechanism); this benchmark runs its own instance.
+    policy = "/usr/sbin/policy-rc.d"
+    made_policy = False
+    if not os.path.exists(policy):
+        with open(policy, "w") as f:
+            f.write("#!/bin/sh\nexit 101\n")
+        os.chmod(policy, 0o755)
+        made_policy = True
+    try:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        res = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends",
+                              "dovecot-pop3d"], env=env, timeout=min(600, deadline.left()),
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise SystemExit("apt-get install dovecot-pop3d failed:\n%s%s" % (res.stdout,
+                                                                              res.stderr))
+    finally:
+        if made_policy:
+            os.unlink(policy)
+    return "/usr/sbin/dovecot"
+
+
+class Dovecot:
+    def __init__(self, binary, workdir, users, messages, deadline):
+        self.binary = binary
+        self.dir = os.path.join(workdir, "dovecot")
+        self.port = postroomtest.free_port()
+        self.proc = None
+        os.makedirs(self.dir)
+        os.chmod(workdir, 0o755)
+        os.chmod(self.dir, 0o755)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("nobody")
+            self.uid, self.gid = pw.pw_uid, pw.pw_gid
+        else:
+            self.uid, self.gid = os.getuid(), os.getgid()
+        mail = os.path.join(self.dir, "mail")
+        passwd = os.path.join(self.dir, "passwd")
+        with open(passwd, "w") as f:
+            for u in users:
+                f.write("%s:{PLAIN}%s::::::\n" % (u, PASSWORD))
+        os.chmod(passwd, 0o644)
+        # Maildir written directly, already in cur/ with the size in the name.
+        stamp = int(time.time()) - 86400
+        for u in users:
+            cur = os.path.join(mail, u, "cur")
+            for sub in ("cur", "new", "tmp"):
+                os.makedirs(os.path.join(mail, u, sub))
+            for i, m in enumerate(messages):
+                name = "%d.M%dP1.bench,S=%d:2," % (stamp + i, i, len(m))
+                with open(os.path.join(cur, name), "wb") as f:
+                    f.write(m)
+        for root, dirs, files in os.walk(self.dir):
+            for d in dirs:
+                os.chown(os.path.join(root, d), self.uid, self.gid)
+            for fn in files:
+                os.chown(os.path.join(root, fn), self.uid, self.gid)
+        self.conf = os.path.join(self.dir, "dovecot.conf")
+        run = os.path.join(self.dir, "run")
+        os.makedirs(run)
+        with open(self.conf, "w") as f:
+            f.write("""
+base_dir = {run}
+state_dir = {state}
+instance_name = bench-pop3-{port}
+log_path = {dir}/dovecot.log
+protocols = pop3
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+mail_location = maildir:{mail}/%u
+first_valid_uid = {uid}
+first_valid_gid = {gid}
+pop3_uidl_format = %08Xu%08Xv
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {passwd}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={dir}/home/%u
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+""".format(run=run, state=os.path.join(self.dir, "state"), port=self.port, dir=self.dir,
+           mail=mail, uid=self.uid, gid=self.gid, passwd=passwd))
+        os.makedirs(os.path.join(self.dir, "state"))
+
+    def start(self, deadline):
+        self.log = open(os.path.join(self.dir, "stderr"), "wb")
+        self.proc = subprocess.Popen([self.binary, "-F", "-c", self.conf],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        end = time.monotonic() + min(60, deadline.left())
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit("dovecot exited with %d:\n%s" % (self.proc.returncode,
+                                                                 self.log_text()))
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1) as s:
+                    s.recv(100)
+                return
+            except OSError:
+                if time.monotonic() > end:
+                    raise SystemExit("dovecot did not listen:\n%s" % self.log_text())
+                time.sleep(0.1)
+
+    def log_text(self):
+        out = ""
+        for name in ("stderr", "dovecot.log"):
+            try:
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    out += f.read()[-4000:]
+            except OSError:
+                pass
+        return out
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=20)
+        self.proc = None
+
+
+# ---- Postroom ---------------------------------------------------------------
+
+def fill_postroom(srv, users, messages, jobs, deadline):
+    """Delivers every message to every user (one postroomctl deliver per
+    message, all users as recipients), @jobs deliveries at a time."""
+    rcpts = ["%s@%s" % (u, DOMAIN) for u in users]
+    base = [srv.paths.postroomctl, "--config", srv.config_path, "deliver", "--from",
+            "sender@example.org"] + rcpts
+    running = []
+    done = 0
+    todo = list(messages)
+    last_report = time.monotonic()
+    while todo or running:
+        deadline.left()
+        while todo and len(running) < jobs:
+            m = todo.pop()
+            p = subprocess.Popen(base, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
+            p.stdin.write(m)
+            p.stdin.close()
+            running.append(p)
+        p = running.pop(0)
+        err = p.stderr.read()
+        rc = p.wait(timeout=120)
+        p.stderr.close()
+        if rc != 0:
+            raise SystemExit("postroomctl deliver failed (%d): %s" % (rc, err.decode()))
+        done += 1
+        if time.monotonic() - last_report > 10:
+            log("postroom: %d/%d messages delivered" % (done, len(messages)))
+            last_report = time.monotonic()
+
+
+# ---- clients ----------------------------------------------------------------
+
+def recv_line(sock, buf):
+    while b"\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed")
+        buf += chunk
+    line, buf = buf.split(b"\r\n", 1)
+    return line, buf
+
+
+def download(port, user, pipeline, timeout):
+    """Logs in as @user, RETRs every message, QUITs. Returns (messages, bytes)."""
+    sock = socket.create_connection((HOST, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buf = b""
+    try:
+        line, buf = recv_line(sock, buf)
+        assert line.startswith(b"+OK"), line
+        # A temporary failure ([SYS/TEMP], [IN-USE]) is retried the way a
+        # client's next poll would, a few times; the caller reports retries.
+        retries = 0
+        while True:
+            sock.sendall(b"USER %s\r\nPASS %s\r\n" % (user.encode(), PASSWORD.encode()))
+            line, buf = recv_line(sock, buf)
+            if not line.startswith(b"+OK"):
+                raise RuntimeError("%s: USER failed: %r" % (user, line))
+            line, buf = recv_line(sock, buf)
+            if line.startswith(b"+OK"):
+                break
+            if retries >= 20 or not (b"[SYS/TEMP]" in line or b"[IN-USE]" in line):
+                raise RuntimeError("%s: login failed: %r" % (user, line))
+            retries += 1
+            time.sleep(0.05)
+        sock.sendall(b"STAT\r\n")
+        line, buf = recv_line(sock, buf)
+        count = int(line.split()[1])
+        got = 0
+        octets = 0
+        n = 1
+        while n <= count:
+            batch = min(pipeline, count - n + 1)
+            sock.sendall(b"".join(b"RETR %d\r\n" % i for i in range(n, n + batch)))
+            for _ in range(batch):
+                line, buf = recv_line(sock, buf)
+                if not line.startswith(b"+OK"):
+                    raise RuntimeError("RETR failed: %r" % line)
+                while True:
+                    end = buf.find(b"\r\n.\r\n")
+                    if end >= 0:
+                        octets += end + 2
+                        buf = buf[end + 5:]
+                        break
+                    chunk = sock.recv(1 << 20)
+                    if not chunk:
+                        raise ConnectionError("connection closed in a message")
+                    buf += chunk
+                got += 1
+            n += batch
+        sock.sendall(b"QUIT\r\n")
+        line, buf = recv_line(sock, buf)
+        assert line.startswith(b"+OK"), line
+        return got, octets, retries
+    finally:
+        sock.close()
+
+
+def client_main(args):
+    port, user, pipeline, timeout, start_evt, queue = args
+    start_evt.wait(timeout)
+    try:
+        queue.put(("ok",) + download(port, user, pipeline, timeout))
+    except Exception as e:  # noqa: BLE001 - reported to the parent
+        queue.put(("error", repr(e)))
+
+
+def run_round(port, users, pipeline, deadline):
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+    queue = ctx.Queue()
+    timeout = max(5, min(300, deadline.left()))
+    procs = [ctx.Process(target=client_main,
+                         args=((port, u, pipeline, timeout, start, queue),))
+             for u in users]
+    for p in procs:
+        p.start()
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    start.set()
+    results = []
+    try:
+        for _ in procs:
+            results.append(queue.get(timeout=timeout + 10))
+    finally:
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
+                p.join()
+    elapsed = time.monotonic() - t0
+    errors = [r[1] for r in results if r[0] != "ok"]
+    if errors:
+        raise RuntimeError("client errors: %s" % errors)
+    msgs = sum(r[1] for r in results)
+    octets = sum(r[2] for r in results)
+    retries = sum(r[3] for r in results)
+    if retries:
+        log("%d login retries after temporary failures" % retries)
+    return msgs, octets, elapsed
+
+
+# ---- main -------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build-root", default=os.environ.get("POSTROOM_BUILD_ROOT", "build"))
+    ap.add_argument("--source-root")
+    ap.add_argument("--clients", type=int, default=4, help="parallel clients (default 4)")
+    ap.add_argument("--messages", type=int, default=2000, help="messages per mailbox")
+    ap.add_argument("--size", type=int, default=4096, help="message size in bytes")
+    ap.add_argument("--rounds", type=int, default=3, help="measured rounds per server")
+    ap.add_argument("--pipeline", type=int, default=1,
+                    help="RETR commands sent before reading replies (default 1: wait for each)")
+    ap.add_argument("--deliver-jobs", type=int, default=2,
+                    help="parallel postroomctl deliver processes while filling")
+    ap.add_argument("--timeout", type=int, default=1800, help="overall time limit, seconds")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+    os.environ["POSTROOM_BUILD_ROOT"] = os.path.abspath(args.build_root)
+    if args.source_root:
+        os.environ["POSTROOM_SOURCE_ROOT"] = os.path.abspath(args.source_root)
+    deadline = Deadline(args.timeout)
+    paths = postroomtest.paths()
+    for f in (paths.postroomd, paths.postroomctl):
+        if not os.path.exists(f):
+            raise SystemExit("%s is not built" % f)
+    module_dir = os.path.join(paths.build_root, "modules", "pop3")
+
+    users = ["bench%d" % i for i in range(args.clients)]
+    messages = [make_message(i, args.size) for i in range(args.messages)]
+    binary = ensure_dovecot(deadline)
+    workdir = tempfile.mkdtemp(prefix="postroom-bench-pop3-")
+    dovecot = None
+    srv = None
+    try:
+        log("filling %d mailboxes with %d messages of %d bytes" % (len(users), len(messages),
+                                                                  args.size))
+        dovecot = Dovecot(binary, workdir, users, messages, deadline)
+        srv = postroomtest.Server(
+            module="pop3", module_dir=module_dir, name="bench-pop3",
+            settings={"log": {"level": "warning"},
+                      "delivery": {"local_domains": DOMAIN, "default_domain": DOMAIN},
+                      "pop3": {"max_connections_per_ip": 1000}})
+        srv.ctl("init")
+        for u in users:
+            srv.add_user(u, PASSWORD)
+        t0 = time.monotonic()
+        fill_postroom(srv, users, messages, args.deliver_jobs, deadline)
+        log("postroom filled in %.1f s" % (time.monotonic() - t0))
+        srv.ctl = _no_init(srv.ctl)
+        srv.start()
+        dovecot.start(deadline)
+
+        servers = [("postroom", srv.port), ("dovecot", dovecot.port)]
+        # A warm-up round each: page cache, Dovecot's index files.
+        for name, port in servers:
+            msgs, _, el = run_round(port, users, args.pipeline, deadline)
+            log("warm-up %s: %d messages in %.2f s" % (name, msgs, el))
+        rates = {name: [] for name, _ in servers}
+        for r in range(args.rounds):
+            order = servers if r % 2 == 0 else list(reversed(servers))
+            for name, port in order:
+                msgs, octets, el = run_round(port, users, args.pipeline, deadline)
+                expected = len(users) * len(messages)
+                if msgs != expected:
+                    raise SystemExit("%s: %d messages downloaded, expected %d" % (
+                        name, msgs, expected))
+                rates[name].append(msgs / el)
+                log("round %d %s: %d messages, %.1f MiB in %.2f s = %.0f msg/s" % (
+                    r + 1, name, msgs, octets / 1048576, el, msgs / el))
+        pr = statistics.median(rates["postroom"])
+        dc = statistics.median(rates["dovecot"])
+        print("POP3 download, %d clients x %d messages of %d bytes, pipeline %d, %d rounds "
+              "(median):" % (args.clients, args.messages, args.size, args.pipeline,
+                             args.rounds))
+        print("  postroom: %8.0f msg/s" % pr)
+        print("  dovecot:  %8.0f msg/s" % dc)
+        print("  ratio postroom/dovecot: %.2f (goal >= %.1f)" % (pr / dc, GOAL))
+        return 0 if pr / dc >= GOAL else 1
+    finally:
+        if dovecot is not None:
+            dovecot.stop()
+        if srv is not None:
+            srv.stop()
+            if args.keep:
+                log("kept %s and %s" % (workdir, srv.dir))
+            else:
+                shutil.rmtree(srv.dir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _no_init(ctl):
+    """Server.start() runs `postroomctl init` again; the store is ready."""
+    def wrapped(*a, **kw):
+        if a and a[0] == "init":
+            return None
+        return ctl(*a, **kw)
+    return wrapped
+
+
+if __name__ == "__main__":
+    sys.exit(main())

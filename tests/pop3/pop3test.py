@@ -1,0 +1,372 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Helpers for the POP3 module tests: a postroomd with the pop3 module,
+delivery through `postroomctl deliver`, a raw POP3 client that checks the
+bytes on the wire, and an optional private PostgreSQL server as the store.
+
+Every script takes --build-root/--source-root like the protocol tests, and
+--store sqlite|postgresql (default sqlite).
+"""
+
+import argparse
+import atexit
+import os
+import poplib
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "protocol"))
+
+import postroomtest  # noqa: E402
+from postroomtest import (  # noqa: E402,F401
+    HOST, IO_TIMEOUT, TOOL_TIMEOUT, Client, ConnectionClosed, Server, b64, free_port,
+    insecure_context, paths, run_tests)
+
+DOMAIN = "example.com"
+
+R_GREETING = "+OK Postroom POP3 server ready"
+R_AUTH_FAILED = "-ERR [AUTH] Authentication failed"
+R_TOO_MANY_FAILED = "-ERR [AUTH] Too many failed logins"
+R_IN_USE = "-ERR [IN-USE] Mailbox Locked"
+R_TLS_REQUIRED = "-ERR [AUTH] TLS required before authentication, use STLS"
+R_BAD_STATE = "-ERR Command not valid in this state"
+R_ACCESS_DENIED = "-ERR Postroom POP3 Server access not allowed - See your administrator"
+R_STLS_OK = "+OK Begin TLS negotiation"
+
+
+def options():
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--store", default=os.environ.get("POSTROOM_TEST_STORE", "sqlite"),
+                        choices=("sqlite", "postgresql"))
+    args, _ = parser.parse_known_args()
+    return args
+
+
+def module_dir():
+    return os.path.join(paths().build_root, "modules", "pop3")
+
+
+# ---- PostgreSQL -------------------------------------------------------------
+# The same steps as tests/lib/pg-server.c: initdb as the postgres OS user in
+# a temporary directory (PostgreSQL refuses to run as root), a private socket
+# directory, a free port, one role with a password and one database per
+# postroomd instance.
+
+PG_BINDIR = os.environ.get("POSTROOM_TEST_PG_BINDIR", "/usr/lib/postgresql/15/bin")
+PG_ROLE = "postroom_pop3"
+PG_PASSWORD = "p;w=d%&x y"
+
+
+class PgServer:
+    def __init__(self):
+        initdb = os.path.join(PG_BINDIR, "initdb")
+        if not os.access(initdb, os.X_OK):
+            raise unittest.SkipTest("PostgreSQL is not installed (%s is missing)" % initdb)
+        self.as_postgres = os.geteuid() == 0
+        self.dir = tempfile.mkdtemp(prefix="postroom-pop3-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.sock = os.path.join(self.dir, "sock")
+        self.log = os.path.join(self.dir, "log")
+        self.port = None
+        self.n_databases = 0
+        self.started = False
+        os.mkdir(self.data, 0o700)
+        os.mkdir(self.sock, 0o700)
+        if self.as_postgres:
+            pw = pwd.getpwnam("postgres")
+            for d in (self.dir, self.data, self.sock):
+                os.chown(d, pw.pw_uid, pw.pw_gid)
+        # The password file is read by postroomd, not by PostgreSQL.
+        self.password_file = os.path.join(self.dir, "db-password")
+        with open(self.password_file, "w") as f:
+            f.write(PG_PASSWORD + "\n")
+        os.chmod(self.password_file, 0o600)
+        try:
+            self._run("%s/initdb -D '%s' -U postgres -E UTF8 --no-locale "
+                      "--auth-local=trust --auth-host=scram-sha-256 >/dev/null"
+                      % (PG_BINDIR, self.data))
+            last = None
+            for _ in range(3):
+                port = free_port()
+                try:
+                    self._run("%s/pg_ctl -D '%s' -l '%s' -w -t 60 -o \"-k '%s' -p %d "
+                              "-c listen_addresses=127.0.0.1 -c fsync=off "
+                              "-c synchronous_commit=off\" start >/dev/null"
+                              % (PG_BINDIR, self.data, self.log, self.sock, port))
+                    self.port = port
+                    break
+                except AssertionError as e:
+                    last = e
+            if self.port is None:
+                raise AssertionError("PostgreSQL did not start: %s" % last)
+            self.started = True
+            self.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (PG_ROLE, PG_PASSWORD))
+        except BaseException:
+            self.stop()
+            raise
+
+    def _run(self, cmd):
+        argv = (["su", "postgres", "-s", "/bin/sh", "-c", cmd] if self.as_postgres
+                else ["/bin/sh", "-c", cmd])
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                             cwd=self.dir)
+        if res.returncode != 0:
+            raise AssertionError("command failed: %s\n%s%s" % (cmd, res.stdout, res.stderr))
+        return res.stdout
+
+    def psql(self, sql):
+        return self._run("%s/psql -X -q -h '%s' -p %d -U postgres -d postgres "
+                         "-v ON_ERROR_STOP=1 -c \"%s\"" % (PG_BINDIR, self.sock, self.port, sql))
+
+    def new_store(self):
+        """[store] settings for a fresh database."""
+        self.n_databases += 1
+        name = "pop3_%d" % self.n_databases
+        self._run("%s/createdb -h '%s' -p %d -U postgres -O %s %s"
+                  % (PG_BINDIR, self.sock, self.port, PG_ROLE, name))
+        return {"provider": "PostgreSQL",
+                "cnc": "HOST=127.0.0.1;PORT=%d;DB_NAME=%s" % (self.port, name),
+                "username": PG_ROLE,
+                "password_file": self.password_file}
+
+    def stop(self):
+        if self.started:
+            try:
+                self._run("%s/pg_ctl -D '%s' -m fast -w -t 60 stop >/dev/null"
+                          % (PG_BINDIR, self.data))
+            except (AssertionError, subprocess.TimeoutExpired):
+                pass
+            self.started = False
+        if os.environ.get("POSTROOM_TEST_PG_LOG") and os.path.exists(self.log):
+            shutil.copy(self.log, os.environ["POSTROOM_TEST_PG_LOG"])
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_pg = None
+_pg_error = None
+
+
+def pg_server():
+    """The process's PostgreSQL server, started on first use."""
+    global _pg, _pg_error
+    if _pg_error is not None:
+        raise _pg_error
+    if _pg is None:
+        try:
+            _pg = PgServer()
+        except unittest.SkipTest as e:
+            _pg_error = e
+            raise
+        atexit.register(_pg.stop)
+    return _pg
+
+
+def store_settings():
+    """[store] settings for a new server under --store, or None for SQLite."""
+    if options().store == "postgresql":
+        return pg_server().new_store()
+    return None
+
+
+# ---- postroomd with the pop3 module -----------------------------------------
+
+def merge(base, extra):
+    for group, keys in (extra or {}).items():
+        target = base.setdefault(group, {})
+        target.update(keys)
+    return base
+
+
+class Pop3Server(Server):
+    def __init__(self, settings=None, tls=False, users=None, name="pop3", store=None):
+        groups = {"delivery": {"local_domains": DOMAIN, "default_domain": DOMAIN}}
+        if store is not None:
+            groups["store"] = store
+        merge(groups, settings)
+        super().__init__(settings=groups, tls=tls, users=users, module="pop3",
+                         module_dir=module_dir(), name=name)
+
+    def deliver(self, rcpts, message, sender="sender@example.org"):
+        """Delivers @message (bytes) with postroomctl deliver."""
+        if isinstance(rcpts, str):
+            rcpts = [rcpts]
+        rcpts = [r if "@" in r else "%s@%s" % (r, DOMAIN) for r in rcpts]
+        cmd = [self.paths.postroomctl, "--config", self.config_path, "deliver",
+               "--from", sender] + rcpts
+        res = subprocess.run(cmd, input=message, capture_output=True, timeout=TOOL_TIMEOUT,
+                             env=self.env)
+        if res.returncode != 0:
+            raise AssertionError("%s failed (exit %d):\n%s%s" % (
+                " ".join(cmd), res.returncode, res.stdout.decode(errors="replace"),
+                res.stderr.decode(errors="replace")))
+
+    def restart(self):
+        """Starts postroomd again on the same data (after stop() or a kill)."""
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [self.paths.postroomd, "--config", self.config_path, "--foreground"],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            env=self.env, cwd=self.dir)
+        self.returncode = None
+        self.wait_ready()
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(timeout=postroomtest.STOP_TIMEOUT)
+        self.proc = None
+        self.returncode = "killed"
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def pop(self, user, password, **kw):
+        """A logged-in poplib client."""
+        p = poplib.POP3(HOST, self.port, timeout=IO_TIMEOUT)
+        p.user(user)
+        p.pass_(password)
+        return p
+
+
+class Pop3TestCase(unittest.TestCase):
+    """One server per class; class attributes as in ServerTestCase."""
+
+    settings = None
+    tls = False
+    users = None
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Pop3Server(settings=cls.settings, tls=cls.tls, users=cls.users,
+                                name=cls.__name__.lower(), store=store_settings())
+        try:
+            cls.server.start()
+        except BaseException:
+            cls.server.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        srv = cls.server
+        try:
+            srv.check_clean_exit()
+        finally:
+            srv.cleanup()
+
+    def setUp(self):
+        self.assertTrue(self.server.alive(), "postroomd is not running:\n%s" %
+                        self.server.log_tail())
+
+    def connect(self, tls=False, **kw):
+        c = RawPop3(self.server.tls_port if tls else self.server.port, tls=tls, **kw)
+        self.addCleanup(c.close)
+        return c
+
+    def pop(self, user, password):
+        p = self.server.pop(user, password)
+        self.addCleanup(close_quietly, p)
+        return p
+
+
+def close_quietly(p):
+    try:
+        p.close()
+    except OSError:
+        pass
+
+
+# ---- wire-level client ------------------------------------------------------
+
+class RawPop3(Client):
+    """Client that reads multi-line bodies byte for byte (no 1 MiB cap)."""
+
+    def read_body(self, timeout=None):
+        """The raw dot-stuffed body after a +OK line, terminator included."""
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout * 4)
+        if self.buf.startswith(b".\r\n"):
+            body, self.buf = self.buf[:3], self.buf[3:]
+            return body
+        data = bytearray(self.buf)
+        scanned = 0
+        for _ in range(1 << 20):
+            pos = data.find(b"\r\n.\r\n", max(0, scanned - 4))
+            if pos >= 0:
+                end = pos + 5
+                break
+            scanned = len(data)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout("no end of body within the time limit")
+            self.sock.settimeout(remaining)
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionClosed()
+            data += chunk
+        else:
+            raise AssertionError("no end of body")
+        body, self.buf = bytes(data[:end]), bytes(data[end:])
+        return body
+
+    def login(self, user, password):
+        r = self.cmd("USER " + user)
+        if not r.startswith("+OK"):
+            return r
+        return self.cmd("PASS " + password)
+
+    def retr(self, n, command=None):
+        """(status line, message bytes with dot-stuffing undone)."""
+        status = self.cmd(command or ("RETR %d" % n))
+        if not status.startswith("+OK"):
+            return status, None
+        return status, unstuff(self.read_body())
+
+
+def unstuff(body):
+    """Undoes RFC 1939 byte-stuffing of a body ending in CRLF.CRLF."""
+    if body == b".\r\n":
+        return b""
+    assert body.endswith(b"\r\n.\r\n"), body[-20:]
+    lines = body[:-3].split(b"\r\n")
+    assert lines[-1] == b""
+    out = []
+    for line in lines[:-1]:
+        if line.startswith(b"."):
+            assert line.startswith(b".."), "unstuffed dot line %r" % line[:40]
+            line = line[1:]
+        out.append(line)
+    return b"\r\n".join(out) + b"\r\n"
+
+
+def crlf(data):
+    """@data with every line end as CRLF."""
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def make_message(tag, body=b"Hello.\n", subject=None, extra_headers=b""):
+    """A message in LF form whose Message-ID carries @tag."""
+    return (b"From: Sender <sender@example.org>\n"
+            b"To: someone@example.com\n"
+            b"Subject: " + (subject or tag).encode() + b"\n"
+            b"Message-ID: <" + tag.encode() + b"@test.example>\n" + extra_headers +
+            b"\n" + body)
+
+
+def split_message(data):
+    """(header, body) of a CRLF message."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head + b"\r\n", body
+
+
+def message_tag(data):
+    for line in data.split(b"\r\n"):
+        if line.lower().startswith(b"message-id: <"):
+            return line.split(b"<", 1)[1].split(b"@", 1)[0].decode()
+        if line == b"":
+            break
+    return None
