@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host.h"
@@ -319,7 +320,8 @@ struct _PrMessageReader {
     PrMessageFormat format;
     int body_lines; /* -1: all */
     int fd;
-    gsize line_len; /* octets of the current line so far */
+    gsize remaining; /* octets of the file not read yet */
+    gsize line_len;  /* octets of the current line so far */
     gboolean prefix_done, line_start, in_body, finished;
     gboolean pending; /* a chunk is being read */
 };
@@ -355,68 +357,97 @@ pr_message_reader_free(PrMessageReader *reader)
     g_free(reader);
 }
 
-/* Copies @in to @out in the wire form, line by line, stopping after the
+/* Copies @in to @out in the wire form, a line at a time, stopping after the
  * allowed body lines. Messages are stored with CRLF line ends, so the empty
  * line that ends the header is exactly two octets long, wherever chunks
  * split it. Returns FALSE once the message is complete. */
 static gboolean
 transform(PrMessageReader *r, const char *in, gsize len, GByteArray *out)
 {
-    for (gsize i = 0; i < len; i++) {
-        char ch = in[i];
+    gsize i = 0;
+    while (i < len) {
         if (r->line_start) {
             if (r->in_body && r->body_lines >= 0 && r->body_lines-- == 0)
                 return FALSE;
-            if (ch == '.' && r->format == PR_MESSAGE_DOT_STUFFED)
+            if (in[i] == '.' && r->format == PR_MESSAGE_DOT_STUFFED)
                 g_byte_array_append(out, (const guint8 *)".", 1); /* RFC 1939 §3 */
             r->line_len = 0;
         }
-        g_byte_array_append(out, (const guint8 *)&ch, 1);
-        r->line_len++;
-        r->line_start = ch == '\n';
+        const char *lf = memchr(in + i, '\n', len - i);
+        gsize run = lf != NULL ? (gsize)(lf - (in + i)) + 1 : len - i;
+        g_byte_array_append(out, (const guint8 *)in + i, run);
+        r->line_len += run;
+        i += run;
+        r->line_start = lf != NULL;
         if (r->line_start && r->line_len == 2)
             r->in_body = TRUE;
     }
     return TRUE;
 }
 
+static gboolean
+read_failed(GTask *task, PrMessageReader *r, int saved_errno)
+{
+    g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_IO,
+                            _("Cannot read the message file %s: %s"), r->path,
+                            g_strerror(saved_errno));
+    return FALSE;
+}
+
+/* Fills @buf with up to @want bytes; short only at the end of the file. */
+static gssize
+read_full(int fd, char *buf, gsize want)
+{
+    gsize got = 0;
+    while (got < want) {
+        gssize n = read(fd, buf + got, want - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += n;
+    }
+    return got;
+}
+
 static void
 read_chunk(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
     PrMessageReader *r = data;
-    g_autoptr(GByteArray) out = g_byte_array_sized_new(CHUNK_SIZE + CHUNK_SIZE / 8);
     gboolean more = TRUE;
 
+    if (r->fd < 0) {
+        struct stat st;
+        r->fd = g_open(r->path, O_RDONLY | O_CLOEXEC, 0);
+        if (r->fd < 0 || fstat(r->fd, &st) != 0) {
+            read_failed(task, r, errno);
+            return;
+        }
+        r->remaining = st.st_size;
+    }
+    /* Sized for what is left, so a small message costs a small buffer, and
+     * knowing the size lets the last chunk say so: one trip per message. */
+    gsize want = MIN(r->remaining, CHUNK_SIZE);
+    gsize prefix_len = r->prefix_done ? 0 : strlen(r->prefix);
+    g_autoptr(GByteArray) out = g_byte_array_sized_new(prefix_len + want + want / 16 + 8);
+
     if (!r->prefix_done) {
-        more = transform(r, r->prefix, strlen(r->prefix), out);
+        more = transform(r, r->prefix, prefix_len, out);
         r->prefix_done = TRUE;
     }
-    if (more && r->fd < 0) {
-        r->fd = g_open(r->path, O_RDONLY | O_CLOEXEC, 0);
-        if (r->fd < 0) {
-            int saved = errno;
-            g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_IO,
-                                    _("Cannot read the message file %s: %s"), r->path,
-                                    g_strerror(saved));
-            return;
-        }
-    }
-    if (more) {
-        g_autofree char *buf = g_malloc(CHUNK_SIZE);
-        gssize n;
-        do
-            n = read(r->fd, buf, CHUNK_SIZE);
-        while (n < 0 && errno == EINTR);
+    if (more && want > 0) {
+        g_autofree char *buf = g_malloc(want);
+        gssize n = read_full(r->fd, buf, want);
         if (n < 0) {
-            int saved = errno;
-            g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_IO,
-                                    _("Cannot read the message file %s: %s"), r->path,
-                                    g_strerror(saved));
+            read_failed(task, r, errno);
             return;
         }
-        more = n > 0 && transform(r, buf, n, out);
+        r->remaining = (gsize)n < want ? 0 : r->remaining - n;
+        more = transform(r, buf, n, out);
     }
-    if (!more) {
+    if (!more || r->remaining == 0) {
         r->finished = TRUE;
         if (r->format == PR_MESSAGE_DOT_STUFFED) {
             /* Spool files end with CRLF; a TOP cut does too. */

@@ -349,10 +349,18 @@ store_mailbox_lock(StoreConn *c, const char *user, const char *folder, const cha
 
     if (!store_begin(c, error))
         return 0;
+    /* A write first: the row lock it takes serialises this check between
+     * instances sharing a PostgreSQL database, and SQLite then holds its
+     * write lock from the start (a read that later turns into a write fails
+     * at once, without waiting, when another writer came in between). */
+    gint rows = store_conn_exec(c, Q_FOLDER_LOCK_SERIAL_BY_NAME, error, "folder", folder, "name",
+                                user, NULL);
+    if (rows < 0)
+        goto fail;
     f = store_conn_select(c, Q_FOLDER_OF_USER, error, "name", user, "folder", folder, NULL);
     if (f == NULL)
         goto fail;
-    if (gda_data_model_get_n_rows(f) != 1) {
+    if (rows == 0 || gda_data_model_get_n_rows(f) != 1) {
         g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND,
                     _("The user “%s” has no folder “%s”."), user, folder);
         goto fail;
@@ -360,11 +368,8 @@ store_mailbox_lock(StoreConn *c, const char *user, const char *folder, const cha
     folder_id = store_model_int64(f, 0, 0);
     if (uidvalidity != NULL)
         *uidvalidity = (guint32)store_model_int64(f, 1, 0);
-    /* The row lock on the folder serialises this check between instances
-     * sharing a PostgreSQL database (SQLite serialises writers anyway). */
-    if (store_conn_exec(c, Q_FOLDER_LOCK_SERIAL, error, "id", folder_id, NULL) < 0 ||
-        store_conn_exec(c, Q_LOCK_PURGE_EXPIRED, error, "id", folder_id, "now", unix_now(), NULL) <
-            0)
+    if (store_conn_exec(c, Q_LOCK_PURGE_EXPIRED, error, "id", folder_id, "now", unix_now(), NULL) <
+        0)
         goto fail;
     holders = store_conn_select(c, Q_LOCK_HOLDERS, error, "id", folder_id, NULL);
     if (holders == NULL)
@@ -442,8 +447,11 @@ store_mailbox_delete(StoreConn *c, gint64 folder_id, const guint32 *uids, guint 
 
     if (n == 0)
         return TRUE;
+    /* A write first, for the reason given in store_mailbox_lock(). */
     if (!store_begin(c, error))
         return FALSE;
+    if (store_conn_exec(c, Q_FOLDER_LOCK_SERIAL, error, "id", folder_id, NULL) < 0)
+        goto fail;
     owner = store_conn_select(c, Q_FOLDER_USER, error, "id", folder_id, NULL);
     if (owner == NULL || gda_data_model_get_n_rows(owner) != 1)
         goto fail;

@@ -167,6 +167,9 @@ static const char *const queries[Q_N_QUERIES] = {
 
     [Q_FOLDER_LOCK_SERIAL] = "UPDATE folders SET lock_serial = lock_serial + 1 "
                              "WHERE id = ##id::gint64",
+    [Q_FOLDER_LOCK_SERIAL_BY_NAME] =
+        "UPDATE folders SET lock_serial = lock_serial + 1 WHERE name = ##folder::string "
+        "AND user_id = (SELECT id FROM users WHERE name = ##name::string)",
     [Q_LOCK_PURGE_EXPIRED] = "DELETE FROM mailbox_locks WHERE folder_id = ##id::gint64 "
                              "AND expires < ##now::gint64",
     [Q_LOCK_HOLDERS] = "SELECT holder, exclusive FROM mailbox_locks "
