@@ -15,10 +15,10 @@
 GQuark pr_config_error_quark(void);
 
 typedef enum {
-    PR_CONFIG_ERROR_PARSE,    /* the file is not a valid key file */
-    PR_CONFIG_ERROR_UNKNOWN,  /* unknown group or key */
-    PR_CONFIG_ERROR_INVALID,  /* a value does not fit its type */
-    PR_CONFIG_ERROR_IO,       /* a file could not be read */
+    PR_CONFIG_ERROR_PARSE,   /* the file is not a valid key file */
+    PR_CONFIG_ERROR_UNKNOWN, /* unknown group or key */
+    PR_CONFIG_ERROR_INVALID, /* a value does not fit its type */
+    PR_CONFIG_ERROR_IO,      /* a file could not be read */
 } PrConfigError;
 
 typedef struct _Config Config;
@@ -26,9 +26,9 @@ typedef struct _Config Config;
 /* A schema and who owns it ("host" or a module name). */
 typedef struct {
     const char *owner;
-    const char *owner_group;       /* the group a NULL spec->group means */
+    const char *owner_group; /* the group a NULL spec->group means */
     const PrSettingSpec *specs;
-    const char *const *services;   /* groups that take the host's listener keys */
+    const char *const *services; /* groups that take the host's listener keys */
 } ConfigSchema;
 
 /* The host's own schema ([server], [modules], [store], [tls], [auth], [log],

@@ -61,7 +61,7 @@ struct _PrConnection {
     gboolean closed;        /* the stream is being closed */
     gboolean handshaking;
     gboolean starttls_after_flush;
-    PrConnectionFunc drained;  /* pr_connection_wait_output() */
+    PrConnectionFunc drained; /* pr_connection_wait_output() */
     gpointer drained_data;
     GSource *drained_idle;
 };

@@ -25,10 +25,10 @@ host_new(Config *config)
     auth_policy_from_config(&host->auth_policy, config);
     host->modules = g_ptr_array_new();
     host->services = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    host->hooks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify)g_ptr_array_unref);
-    host->protocols = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                            (GDestroyNotify)protocol_entry_free);
+    host->hooks =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+    host->protocols =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)protocol_entry_free);
     host->services_listening = g_ptr_array_new();
     host->connections = g_hash_table_new_full(g_direct_hash, g_direct_equal,
                                               (GDestroyNotify)pr_connection_unref, NULL);
@@ -89,8 +89,7 @@ pr_host_get_data_dir(PrHost *host)
 }
 
 gboolean
-pr_host_provide(PrHost *host, PrModule *self, const char *name, gconstpointer iface,
-                GError **error)
+pr_host_provide(PrHost *host, PrModule *self, const char *name, gconstpointer iface, GError **error)
 {
     g_return_val_if_fail(host != NULL && self != NULL && name != NULL && iface != NULL, FALSE);
 

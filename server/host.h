@@ -15,21 +15,21 @@ struct _PrHost {
     Config *config;
     char *hostname;
     char *data_dir;
-    Store *store;           /* NULL in tools that run without a database */
-    TlsContext *tls;        /* NULL without a certificate */
+    Store *store;    /* NULL in tools that run without a database */
+    TlsContext *tls; /* NULL without a certificate */
     AuthPolicy auth_policy;
-    GPtrArray *modules;     /* PrModule*, in init order */
-    GHashTable *services;   /* name -> ProvidedService* */
-    GHashTable *hooks;      /* hook name -> GPtrArray of HookHandler* (sorted) */
-    GHashTable *protocols;  /* service name -> ProtocolEntry* */
+    GPtrArray *modules;            /* PrModule*, in init order */
+    GHashTable *services;          /* name -> ProvidedService* */
+    GHashTable *hooks;             /* hook name -> GPtrArray of HookHandler* (sorted) */
+    GHashTable *protocols;         /* service name -> ProtocolEntry* */
     GPtrArray *services_listening; /* Service* (listener.h), one per service group */
     AccessRules *global_rules;     /* [access] rules */
     guint max_connections;         /* [server] limits */
     guint max_connections_per_ip;
-    GHashTable *connections;       /* PrConnection* set; holds a reference each */
-    GHashTable *conns_per_ip;      /* ip text -> count, over all services */
+    GHashTable *connections;  /* PrConnection* set; holds a reference each */
+    GHashTable *conns_per_ip; /* ip text -> count, over all services */
     guint n_connections;
-    guint tick_id;                 /* idle timeouts of every connection */
+    guint tick_id; /* idle timeouts of every connection */
     gboolean stopping;
 };
 

@@ -7,10 +7,10 @@
 
 struct _LineReader {
     gsize max_line;
-    gsize start;        /* first unconsumed byte */
-    gsize end;          /* one past the last received byte */
-    gboolean discarding;/* inside an over-long line */
-    char buf[];         /* max_line bytes + 1 for the terminating NUL */
+    gsize start;         /* first unconsumed byte */
+    gsize end;           /* one past the last received byte */
+    gboolean discarding; /* inside an over-long line */
+    char buf[];          /* max_line bytes + 1 for the terminating NUL */
 };
 
 LineReader *

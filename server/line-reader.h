@@ -19,10 +19,10 @@ typedef enum {
 } LineStatus;
 
 typedef struct {
-    char *text;      /* NUL-terminated in place; valid until the next call */
-    gsize len;       /* without the line end */
-    gboolean bare_lf;/* ended by LF without CR */
-    gboolean has_nul;/* contains NUL bytes */
+    char *text;       /* NUL-terminated in place; valid until the next call */
+    gsize len;        /* without the line end */
+    gboolean bare_lf; /* ended by LF without CR */
+    gboolean has_nul; /* contains NUL bytes */
 } Line;
 
 /* @max_line counts the line end, as the RFCs do. */

@@ -10,16 +10,16 @@
 #include "protocol.h"
 
 typedef struct {
-    char *name;                 /* the service's config group */
-    ProtocolEntry *protocol;    /* set by listeners_start() */
-    GPtrArray *addresses;       /* ListenAddress* */
-    AccessRules *rules;         /* the service's own rules */
-    guint max_connections;      /* 0 = server limit only */
+    char *name;              /* the service's config group */
+    ProtocolEntry *protocol; /* set by listeners_start() */
+    GPtrArray *addresses;    /* ListenAddress* */
+    AccessRules *rules;      /* the service's own rules */
+    guint max_connections;   /* 0 = server limit only */
     guint max_connections_per_ip;
-    guint idle_timeout;         /* seconds, 0 = protocol default */
+    guint idle_timeout; /* seconds, 0 = protocol default */
     gboolean require_tls_for_auth;
     guint n_connections;
-    GHashTable *conns_per_ip;   /* ip -> count */
+    GHashTable *conns_per_ip; /* ip -> count */
 } Service;
 
 /* Checks the listen= and access= settings of every service of @modules

@@ -8,8 +8,8 @@
 #include <glib.h>
 
 typedef struct {
-    const char *dir;      /* NULL: no files */
-    gint64 max_size;      /* bytes before rotation */
+    const char *dir; /* NULL: no files */
+    gint64 max_size; /* bytes before rotation */
     gboolean to_stderr;
     GLogLevelFlags level; /* most verbose level written */
 } LogSettings;

@@ -10,24 +10,24 @@
 GQuark pr_module_error_quark(void);
 
 typedef enum {
-    PR_MODULE_ERROR_NOT_FOUND,    /* no <name>.so in the module directory */
-    PR_MODULE_ERROR_UNSAFE_FILE,  /* not regular, wrong owner, group/other-writable */
-    PR_MODULE_ERROR_OPEN,         /* dlopen failed (missing symbol, bad ELF) */
-    PR_MODULE_ERROR_NO_DESCRIPTOR,/* no pr_module_<name>_get_desc */
-    PR_MODULE_ERROR_ABI,          /* ABI major differs or minor is newer */
-    PR_MODULE_ERROR_INVALID,      /* descriptor fields missing or wrong */
-    PR_MODULE_ERROR_DEPENDENCY,   /* a required module is not enabled */
-    PR_MODULE_ERROR_CYCLE,        /* modules require each other */
-    PR_MODULE_ERROR_INIT,         /* a module's init failed */
+    PR_MODULE_ERROR_NOT_FOUND,     /* no <name>.so in the module directory */
+    PR_MODULE_ERROR_UNSAFE_FILE,   /* not regular, wrong owner, group/other-writable */
+    PR_MODULE_ERROR_OPEN,          /* dlopen failed (missing symbol, bad ELF) */
+    PR_MODULE_ERROR_NO_DESCRIPTOR, /* no pr_module_<name>_get_desc */
+    PR_MODULE_ERROR_ABI,           /* ABI major differs or minor is newer */
+    PR_MODULE_ERROR_INVALID,       /* descriptor fields missing or wrong */
+    PR_MODULE_ERROR_DEPENDENCY,    /* a required module is not enabled */
+    PR_MODULE_ERROR_CYCLE,         /* modules require each other */
+    PR_MODULE_ERROR_INIT,          /* a module's init failed */
 } PrModuleErrorCode;
 
 struct _PrModule {
     char *name;
     char *path;
-    GModule *gmodule;          /* NULL for built-in descriptors (tests) */
+    GModule *gmodule; /* NULL for built-in descriptors (tests) */
     const PrModuleDesc *desc;
-    PrHost *host;              /* set once initialised */
-    gpointer data;             /* pr_module_set_data() */
+    PrHost *host;  /* set once initialised */
+    gpointer data; /* pr_module_set_data() */
     GDestroyNotify data_destroy;
     gboolean initialised;
 };

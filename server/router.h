@@ -11,12 +11,12 @@
 #include <glib.h>
 
 typedef struct {
-    char *name;                /* login name, lower case */
-    char **forward_to;         /* addresses or names; empty = no forwarding */
-    gboolean forward_keep_copy;/* forwarding also keeps a local copy */
-    char **assistants;         /* local users or addresses receiving copies */
-    gboolean assistant_only;   /* "only send to assistant" */
-    gboolean in_everyone;      /* member of the built-in everyone list */
+    char *name;                 /* login name, lower case */
+    char **forward_to;          /* addresses or names; empty = no forwarding */
+    gboolean forward_keep_copy; /* forwarding also keeps a local copy */
+    char **assistants;          /* local users or addresses receiving copies */
+    gboolean assistant_only;    /* "only send to assistant" */
+    gboolean in_everyone;       /* member of the built-in everyone list */
 } RouterUser;
 
 typedef enum {
@@ -53,35 +53,35 @@ typedef struct {
 /* Everything the router reads: settings and the directory. */
 typedef struct {
     char *default_domain;
-    char **local_domains;          /* patterns, or full addresses */
-    gboolean implicit_user_mapping;/* user@localdomain -> user */
+    char **local_domains;            /* patterns, or full addresses */
+    gboolean implicit_user_mapping;  /* user@localdomain -> user */
     gboolean unknown_local_outgoing; /* locally sent mail to unknown local
                                       * addresses goes out to the Internet */
-    char *fax_mailbox;             /* user for unmatched local recipients of
-                                    * locally sent mail, or NULL */
-    int hop_limit;                 /* Received: lines allowed */
+    char *fax_mailbox;               /* user for unmatched local recipients of
+                                      * locally sent mail, or NULL */
+    int hop_limit;                   /* Received: lines allowed */
     RouterMonitor monitor_incoming, monitor_outgoing, monitor_internal;
-    GHashTable *users;             /* name -> RouterUser* */
-    GHashTable *lists;             /* name -> RouterList* */
-    GPtrArray *mappings;           /* RouterMapping*, in admin order */
+    GHashTable *users;   /* name -> RouterUser* */
+    GHashTable *lists;   /* name -> RouterList* */
+    GPtrArray *mappings; /* RouterMapping*, in admin order */
 } RouterData;
 
 RouterData *router_data_new(void);
 void router_data_free(RouterData *data);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RouterData, router_data_free)
-void router_data_add_user(RouterData *data, RouterUser *user);  /* takes ownership */
-void router_data_add_list(RouterData *data, RouterList *list);  /* takes ownership */
+void router_data_add_user(RouterData *data, RouterUser *user); /* takes ownership */
+void router_data_add_list(RouterData *data, RouterList *list); /* takes ownership */
 void router_data_add_mapping(RouterData *data, const char *pattern, const char *target);
 void router_user_free(RouterUser *user);
 void router_list_free(RouterList *list);
 
 /* One message's envelope as the router needs it. */
 typedef struct {
-    const char *sender;          /* envelope sender, "" for the null sender */
-    const char *auth_user;       /* authenticated local user, or NULL */
-    gboolean sender_local;       /* sent by a local user (authenticated, or a
-                                  * trusted address with a local sender) */
-    int received_count;          /* Received: header lines */
+    const char *sender;              /* envelope sender, "" for the null sender */
+    const char *auth_user;           /* authenticated local user, or NULL */
+    gboolean sender_local;           /* sent by a local user (authenticated, or a
+                                      * trusted address with a local sender) */
+    int received_count;              /* Received: header lines */
     const char *const *delivered_to; /* Delivered-To: headers already present */
     gint64 size;
 } RouterMessage;
@@ -94,7 +94,7 @@ typedef enum {
 } RouterStatus;
 
 typedef struct {
-    char *address;        /* as given, normalised */
+    char *address; /* as given, normalised */
     RouterStatus status;
     GPtrArray *mailboxes; /* char* user names, no duplicates within a recipient */
     GPtrArray *remote;    /* char* addresses */
@@ -102,7 +102,7 @@ typedef struct {
 } RouterResult;
 
 typedef struct {
-    GPtrArray *results;   /* RouterResult*, one per recipient, in order */
+    GPtrArray *results; /* RouterResult*, one per recipient, in order */
     gboolean too_many_hops;
     /* The whole message: each mailbox and remote address once. */
     GPtrArray *mailboxes;

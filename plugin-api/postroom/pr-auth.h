@@ -59,8 +59,7 @@ void pr_auth_verify_async(PrConnection *conn, const char *mechanism, const char 
  * Since: 1.0
  */
 PR_AVAILABLE_IN_1_0
-PrAuthResult pr_auth_verify_finish(PrConnection *conn, GAsyncResult *result,
-                                   char **canonical_user);
+PrAuthResult pr_auth_verify_finish(PrConnection *conn, GAsyncResult *result, char **canonical_user);
 
 /**
  * PrSasl:

@@ -95,7 +95,7 @@ typedef enum {
  *
  * Priorities order handlers: lower runs first.
  */
-#define PR_HOOK_PRIORITY_EARLY   -100
+#define PR_HOOK_PRIORITY_EARLY -100
 /**
  * PR_HOOK_PRIORITY_DEFAULT:
  *
@@ -107,7 +107,7 @@ typedef enum {
  *
  * For handlers that want to see the others' verdicts first.
  */
-#define PR_HOOK_PRIORITY_LATE    100
+#define PR_HOOK_PRIORITY_LATE 100
 
 /**
  * PrHookContext:

@@ -35,5 +35,5 @@
  * Logs a message on the security channel (`security.log`).
  */
 #define pr_log_security(event, ...)                                                                \
-    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PR_CHANNEL", "security", "PR_EVENT",     \
+    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PR_CHANNEL", "security", "PR_EVENT",      \
                      (event), "MESSAGE", __VA_ARGS__)

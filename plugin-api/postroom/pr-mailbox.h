@@ -179,8 +179,8 @@ void pr_message_reader_next_async(PrMessageReader *reader, GCancellable *cancell
  * Since: 1.0
  */
 PR_AVAILABLE_IN_1_0
-GBytes *pr_message_reader_next_finish(PrMessageReader *reader, GAsyncResult *result,
-                                      gboolean *last, GError **error);
+GBytes *pr_message_reader_next_finish(PrMessageReader *reader, GAsyncResult *result, gboolean *last,
+                                      GError **error);
 
 /**
  * pr_message_reader_free:
@@ -208,8 +208,8 @@ void pr_message_reader_free(PrMessageReader *reader);
  */
 PR_AVAILABLE_IN_1_0
 void pr_mailbox_delete_async(PrMailbox *mailbox, const guint *indexes, guint n_indexes,
-                             gboolean hold, GCancellable *cancellable,
-                             GAsyncReadyCallback callback, gpointer user_data);
+                             gboolean hold, GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data);
 
 /**
  * pr_mailbox_delete_finish:

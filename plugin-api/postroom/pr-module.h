@@ -173,8 +173,8 @@ typedef const PrModuleDesc *(*PrModuleGetDescFunc)(void);
     G_MODULE_EXPORT const PrModuleDesc *pr_module_##modname##_get_desc(void);                      \
     const PrModuleDesc *pr_module_##modname##_get_desc(void)                                       \
     {                                                                                              \
-        static const PrModuleDesc desc = { .abi_major = PR_MODULE_ABI_MAJOR,                      \
-                                           .abi_minor = PR_MODULE_ABI_MINOR,                      \
+        static const PrModuleDesc desc = { .abi_major = PR_MODULE_ABI_MAJOR,                       \
+                                           .abi_minor = PR_MODULE_ABI_MINOR,                       \
                                            .struct_size = sizeof(PrModuleDesc),                    \
                                            .name = #modname,                                       \
                                            __VA_ARGS__ };                                          \

@@ -350,8 +350,8 @@ ctl_cmd_config_check(Ctl *ctl, char **args, GError **error)
     g_autoptr(GPtrArray) enabled =
         loader_open_enabled(ctl->config, ctl->modules, service_uid(ctl->config), error);
     const char *cert = config_get_string(ctl->config, "tls", "certificate");
-    if (enabled == NULL || !listeners_check(ctl->config, enabled, cert != NULL && *cert != '\0',
-                                            error))
+    if (enabled == NULL ||
+        !listeners_check(ctl->config, enabled, cert != NULL && *cert != '\0', error))
         return -1;
     if (!store_settings_from_config(&settings, ctl->config, error))
         return -1;

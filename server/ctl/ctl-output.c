@@ -10,7 +10,6 @@
 #include <glib/gi18n-lib.h>
 #include <gio/gio.h>
 
-
 G_DEFINE_QUARK(postroomctl - error - quark, ctl_error)
 
 int

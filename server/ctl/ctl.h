@@ -50,15 +50,15 @@ typedef struct {
     char **remove;
     char *ip;
     int limit;
-    char *from;           /* deliver */
+    char *from; /* deliver */
     char *auth_user;
-    char *forward_to;     /* user set */
+    char *forward_to; /* user set */
     char *keep_copy;
     char *assistant;
     char *assistant_only;
     char *everyone;
     char *quota;
-    char *local_only;     /* list set */
+    char *local_only; /* list set */
 } CtlOptions;
 
 extern CtlOptions ctl_options;

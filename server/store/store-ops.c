@@ -180,10 +180,9 @@ store_user_set_enabled(StoreConn *c, const char *name, gboolean enabled, GError 
 
     if (lname == NULL)
         return FALSE;
-    return changed_one(
-               store_conn_exec(c, Q_USER_SET_ENABLED, error, "enabled", !!enabled, "name", lname,
-                               NULL),
-               error, _("There is no user “%s”."), lname) &&
+    return changed_one(store_conn_exec(c, Q_USER_SET_ENABLED, error, "enabled", !!enabled, "name",
+                                       lname, NULL),
+                       error, _("There is no user “%s”."), lname) &&
            store_directory_bump(c, error);
 }
 

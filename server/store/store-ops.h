@@ -18,7 +18,7 @@ typedef struct {
     gint64 used_bytes;  /* in all folders */
     char *forward_to;   /* ';'-separated; "" = no forwarding */
     gboolean forward_keep_copy;
-    char *assistants;   /* ';'-separated */
+    char *assistants; /* ';'-separated */
     gboolean assistant_only;
     gboolean in_everyone;
 } StoreUser;
