@@ -10,7 +10,7 @@ to 4.9): the per-recipient JSON report, the exit code, the database rows
 (read only) and the spool files.
 
 --store sqlite (default) or --store postgresql: the same tests on a private
-PostgreSQL server (tests/delivery/pgstore.py), queried with psql.
+PostgreSQL server (tests/protocol/pgstore.py), queried with psql.
 --build-root/--source-root as for tests/protocol.
 """
 

@@ -11,18 +11,16 @@ import argparse
 import atexit
 import os
 import poplib
-import pwd
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "protocol"))
 
+import pgstore  # noqa: E402
 import postroomtest  # noqa: E402
 from postroomtest import (  # noqa: E402,F401
     HOST, IO_TIMEOUT, TOOL_TIMEOUT, Client, ConnectionClosed, Server, b64, free_port,
@@ -58,96 +56,6 @@ def module_dir():
 # directory, a free port, one role with a password and one database per
 # postroomd instance.
 
-PG_BINDIR = os.environ.get("POSTROOM_TEST_PG_BINDIR", "/usr/lib/postgresql/15/bin")
-PG_ROLE = "postroom_pop3"
-PG_PASSWORD = "p;w=d%&x y"
-
-
-class PgServer:
-    def __init__(self):
-        initdb = os.path.join(PG_BINDIR, "initdb")
-        if not os.access(initdb, os.X_OK):
-            raise unittest.SkipTest("PostgreSQL is not installed (%s is missing)" % initdb)
-        self.as_postgres = os.geteuid() == 0
-        self.dir = tempfile.mkdtemp(prefix="postroom-pop3-pg-")
-        self.data = os.path.join(self.dir, "data")
-        self.sock = os.path.join(self.dir, "sock")
-        self.log = os.path.join(self.dir, "log")
-        self.port = None
-        self.n_databases = 0
-        self.started = False
-        os.mkdir(self.data, 0o700)
-        os.mkdir(self.sock, 0o700)
-        if self.as_postgres:
-            pw = pwd.getpwnam("postgres")
-            for d in (self.dir, self.data, self.sock):
-                os.chown(d, pw.pw_uid, pw.pw_gid)
-        # The password file is read by postroomd, not by PostgreSQL.
-        self.password_file = os.path.join(self.dir, "db-password")
-        with open(self.password_file, "w") as f:
-            f.write(PG_PASSWORD + "\n")
-        os.chmod(self.password_file, 0o600)
-        try:
-            self._run("%s/initdb -D '%s' -U postgres -E UTF8 --no-locale "
-                      "--auth-local=trust --auth-host=scram-sha-256 >/dev/null"
-                      % (PG_BINDIR, self.data))
-            last = None
-            for _ in range(3):
-                port = free_port()
-                try:
-                    self._run("%s/pg_ctl -D '%s' -l '%s' -w -t 60 -o \"-k '%s' -p %d "
-                              "-c listen_addresses=127.0.0.1 -c fsync=off "
-                              "-c synchronous_commit=off\" start >/dev/null"
-                              % (PG_BINDIR, self.data, self.log, self.sock, port))
-                    self.port = port
-                    break
-                except AssertionError as e:
-                    last = e
-            if self.port is None:
-                raise AssertionError("PostgreSQL did not start: %s" % last)
-            self.started = True
-            self.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (PG_ROLE, PG_PASSWORD))
-        except BaseException:
-            self.stop()
-            raise
-
-    def _run(self, cmd):
-        argv = (["su", "postgres", "-s", "/bin/sh", "-c", cmd] if self.as_postgres
-                else ["/bin/sh", "-c", cmd])
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=120,
-                             cwd=self.dir)
-        if res.returncode != 0:
-            raise AssertionError("command failed: %s\n%s%s" % (cmd, res.stdout, res.stderr))
-        return res.stdout
-
-    def psql(self, sql):
-        return self._run("%s/psql -X -q -h '%s' -p %d -U postgres -d postgres "
-                         "-v ON_ERROR_STOP=1 -c \"%s\"" % (PG_BINDIR, self.sock, self.port, sql))
-
-    def new_store(self):
-        """[store] settings for a fresh database."""
-        self.n_databases += 1
-        name = "pop3_%d" % self.n_databases
-        self._run("%s/createdb -h '%s' -p %d -U postgres -O %s %s"
-                  % (PG_BINDIR, self.sock, self.port, PG_ROLE, name))
-        return {"provider": "PostgreSQL",
-                "cnc": "HOST=127.0.0.1;PORT=%d;DB_NAME=%s" % (self.port, name),
-                "username": PG_ROLE,
-                "password_file": self.password_file}
-
-    def stop(self):
-        if self.started:
-            try:
-                self._run("%s/pg_ctl -D '%s' -m fast -w -t 60 stop >/dev/null"
-                          % (PG_BINDIR, self.data))
-            except (AssertionError, subprocess.TimeoutExpired):
-                pass
-            self.started = False
-        if os.environ.get("POSTROOM_TEST_PG_LOG") and os.path.exists(self.log):
-            shutil.copy(self.log, os.environ["POSTROOM_TEST_PG_LOG"])
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 _pg = None
 _pg_error = None
 
@@ -159,7 +67,7 @@ def pg_server():
         raise _pg_error
     if _pg is None:
         try:
-            _pg = PgServer()
+            _pg = pgstore.PgServer()
         except unittest.SkipTest as e:
             _pg_error = e
             raise
@@ -170,7 +78,8 @@ def pg_server():
 def store_settings():
     """[store] settings for a new server under --store, or None for SQLite."""
     if options().store == "postgresql":
-        return pg_server().new_store()
+        pg = pg_server()
+        return pg.store_settings(pg.create_database())
     return None
 
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A private PostgreSQL server for the delivery tests (standard library only).
+"""A private PostgreSQL server for the Python tests (standard library only).
 
 The same steps as tests/lib/pg-server.c: initdb as the postgres OS user
 (PostgreSQL refuses to run as root) in a temporary directory it owns, a
@@ -25,7 +25,7 @@ import tempfile
 import unittest
 
 PG_BINDIR = os.environ.get("POSTROOM_TEST_PG_BINDIR", "/usr/lib/postgresql/15/bin")
-ROLE = "postroom_delivery"
+ROLE = "postroom_test"
 # Characters that must survive the libgda connection string encoding.
 PASSWORD = "dlv;pw=1 %x"
 TOOL_TIMEOUT = 120
@@ -47,10 +47,10 @@ class PgServer:
         if not os.access(initdb, os.X_OK):
             raise unittest.SkipTest("PostgreSQL is not installed (%s is missing)" % initdb)
         self.as_postgres = os.geteuid() == 0
-        self.dir = tempfile.mkdtemp(prefix="postroom-delivery-pg-")
+        self.dir = tempfile.mkdtemp(prefix="postroom-pg-")
         self.data_dir = os.path.join(self.dir, "data")
         self.sock_dir = os.path.join(self.dir, "sock")
-        self.secret_dir = tempfile.mkdtemp(prefix="postroom-delivery-pgpw-")
+        self.secret_dir = tempfile.mkdtemp(prefix="postroom-pgpw-")
         self.password_file = os.path.join(self.secret_dir, "dbpassword")
         self.port = None
         self.watchdog = None
@@ -134,7 +134,7 @@ class PgServer:
 
     def create_database(self):
         self.databases += 1
-        name = "delivery_%d" % self.databases
+        name = "postroom_%d" % self.databases
         self.admin_sql("postgres", "CREATE DATABASE %s OWNER %s" % (name, ROLE))
         return name
 
