@@ -66,6 +66,14 @@ if step scripts/install-deps.sh; then
             LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     fi
+
+    # Real fuzzing of the network-facing parsers with libFuzzer (clang), 20
+    # seconds each; only the harnesses are built in this tree.
+    if CC=clang step setup_build build-fuzz -Dfuzzing=true &&
+        step ninja -C build-fuzz tests/fuzz/fuzz-line-reader tests/fuzz/fuzz-config \
+            tests/fuzz/fuzz-access tests/fuzz/fuzz-sasl; then
+        run_suite build-fuzz 1 "--no-rebuild --suite fuzz-run"
+    fi
 fi
 
 counts=$(python3 - "${RESULT_FILES[@]}" <<'PY'
