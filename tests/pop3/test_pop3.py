@@ -57,6 +57,12 @@ def big_body(size):
     return b"".join(lines)
 
 
+def sanitized(pid):
+    """Whether the process runs with AddressSanitizer's runtime."""
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
+
+
 class Mailbox(Pop3TestCase):
     """alice has a fixed set of messages; tests leave it as they found it."""
 
@@ -176,8 +182,12 @@ class Mailbox(Pop3TestCase):
         c.send("RETR 4\r\n" * 8 + "NOOP\r\n")
         time.sleep(1.5)
         growth = vm_rss_kib(self.server.proc.pid) - rss_before
-        self.assertLess(growth, 8 * 1024, "%d KiB queued for a client that does not read "
-                        "(%d KiB requested)" % (growth, 8 * size // 1024))
+        # AddressSanitizer keeps freed memory in quarantine, so resident size
+        # says nothing about what is queued in a sanitizer build; the rest of
+        # the test (every byte arrives in order) still runs there.
+        if not sanitized(self.server.proc.pid):
+            self.assertLess(growth, 8 * 1024, "%d KiB queued for a client that does not read "
+                            "(%d KiB requested)" % (growth, 8 * size // 1024))
         for _ in range(8):
             status = c.readline(timeout=60)
             self.assertEqual(status, "+OK %d octets" % size)
