@@ -37,15 +37,10 @@ CFG
         --template "$DEMO/cert.cfg" --outfile "$DEMO/cert.pem" 2>/dev/null
 fi
 
-# The modules to run, copied from the build tree into one directory (the
-# server loads modules only from regular files, owned by root or the service
-# user and not writable by others). As more services land, add them here.
+# The module to run, straight from the build tree, where its RUNPATH finds
+# the SDK library (an installed server has both in the system's directories).
 MODULES="pop3"
-MODULE_DIR="$DEMO/modules"
-mkdir -p "$MODULE_DIR"
-for m in ${MODULES//;/ }; do
-    install -m 0644 "$BUILD/modules/$m/$m.so" "$MODULE_DIR/$m.so"
-done
+MODULE_DIR="$BUILD/modules/pop3"
 SERVICES=$(
     cat <<CFG
 [delivery]
@@ -78,9 +73,6 @@ level=info
 $SERVICES
 CFG
 
-# Modules copied out of the build tree find the SDK library through this
-# (an installed server has it in the system library directory).
-export LD_LIBRARY_PATH="$BUILD/plugin-api${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 CTL=$BUILD/server/ctl/postroomctl
 if [ ! -d "$DEMO/data" ]; then
     mkdir -p "$DEMO/data"
