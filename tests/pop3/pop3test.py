@@ -142,35 +142,13 @@ class Pop3Server(Server):
         return p
 
 
-class Pop3TestCase(unittest.TestCase):
-    """One server per class; class attributes as in ServerTestCase."""
-
-    settings = None
-    tls = False
-    users = None
-    server = None
+class Pop3TestCase(postroomtest.ServerTestCase):
+    """One postroomd with the pop3 module per class (see ServerTestCase)."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.server = Pop3Server(settings=cls.settings, tls=cls.tls, users=cls.users,
-                                name=cls.__name__.lower(), store=store_settings())
-        try:
-            cls.server.start()
-        except BaseException:
-            cls.server.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        srv = cls.server
-        try:
-            srv.check_clean_exit()
-        finally:
-            srv.cleanup()
-
-    def setUp(self):
-        self.assertTrue(self.server.alive(), "postroomd is not running:\n%s" %
-                        self.server.log_tail())
+    def make_server(cls):
+        return Pop3Server(settings=cls.settings, tls=cls.tls, users=cls.users,
+                          name=cls.__name__.lower(), store=store_settings())
 
     def connect(self, tls=False, **kw):
         c = RawPop3(self.server.tls_port if tls else self.server.port, tls=tls, **kw)

@@ -555,9 +555,14 @@ class ServerTestCase(unittest.TestCase):
     server = None
 
     @classmethod
+    def make_server(cls):
+        """The server the class runs; subclasses for other modules override it."""
+        return Server(settings=cls.settings, tls=cls.tls, users=cls.users,
+                      name=cls.__name__.lower())
+
+    @classmethod
     def setUpClass(cls):
-        cls.server = Server(settings=cls.settings, tls=cls.tls, users=cls.users,
-                            name=cls.__name__.lower())
+        cls.server = cls.make_server()
         try:
             cls.server.start()
         except BaseException:
