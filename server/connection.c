@@ -46,6 +46,8 @@ struct _PrConnection {
     guint32 state;
     PrLineFunc line_handler;
     PrModule *line_handler_module; /* the module that installed it */
+    PrRawFunc raw_handler;
+    PrModule *raw_handler_module;
     guint bad_commands;
     gpointer session;
     PrModule *current_module; /* owner of the command being handled */
@@ -522,6 +524,38 @@ handle_line(PrConnection *conn, Line *line)
     apply_result(conn, r);
 }
 
+/* Hands buffered bytes to the raw handler. Returns FALSE when it needs
+ * more input than is buffered. */
+static gboolean
+handle_raw(PrConnection *conn)
+{
+    gsize len = 0;
+    const char *data = line_reader_peek(conn->reader, &len);
+    if (len == 0)
+        return FALSE;
+
+    PrCommandResult r = PR_COMMAND_DONE;
+    conn->in_handler = TRUE;
+    conn->resumed_early = FALSE;
+    conn->current_module = conn->raw_handler_module;
+    gsize used = conn->raw_handler(conn, conn->session, (const guint8 *)data, len, &r);
+    conn->current_module = NULL;
+    conn->in_handler = FALSE;
+    used = MIN(used, len);
+    line_reader_consume(conn->reader, used);
+    apply_result(conn, r);
+    if (used > 0 || conn->raw_handler == NULL || r != PR_COMMAND_DONE)
+        return TRUE;
+    if (len >= conn->protocol->max_line) {
+        /* The buffer is full and the handler still wants more: it can
+         * never get it. */
+        g_warning("connection %" G_GUINT64_FORMAT ": raw handler stalled on a full buffer",
+                  conn->id);
+        pr_connection_close(conn);
+    }
+    return FALSE;
+}
+
 static void
 process_lines(PrConnection *conn)
 {
@@ -529,6 +563,11 @@ process_lines(PrConnection *conn)
 
     conn->in_dispatch = TRUE;
     while (!conn->suspended && !conn->closing) {
+        if (conn->raw_handler != NULL) {
+            if (!handle_raw(conn))
+                break;
+            continue;
+        }
         LineStatus st = line_reader_next(conn->reader, &line);
         if (st == LINE_NEED_MORE)
             break;
@@ -573,6 +612,11 @@ read_ready(gpointer data)
         process_lines(conn);
         if (round == 15 && conn->watch != NULL && conn->tls)
             start_reading(conn); /* the TLS layer may hold more than the socket shows */
+        /* A plain socket that gave less than asked for is empty: another
+         * read would only fail with EAGAIN (and a GError), once per
+         * command. The poller is level-triggered and reports new input. */
+        if (!conn->tls && (gsize)n < avail)
+            break;
     }
     pr_connection_unref(conn);
 }
@@ -698,6 +742,7 @@ handshake_cb(GObject *source, GAsyncResult *result, gpointer data)
             /* RFC 2595 §4, RFC 3207 §4.2: forget what was said in plaintext. */
             conn->state = conn->protocol->initial_state;
             conn->line_handler = NULL;
+            conn->raw_handler = NULL;
             conn->suspended = FALSE;
             if (conn->protocol->tls_started != NULL)
                 conn->protocol->tls_started(conn, conn->session);
@@ -748,6 +793,14 @@ pr_connection_set_state(PrConnection *conn, guint32 state)
 {
     g_return_if_fail(conn != NULL);
     conn->state = state;
+}
+
+void
+pr_connection_set_raw_handler(PrConnection *conn, PrRawFunc handler)
+{
+    g_return_if_fail(conn != NULL);
+    conn->raw_handler = handler;
+    conn->raw_handler_module = conn->current_module;
 }
 
 void

@@ -57,6 +57,20 @@ line_reader_commit(LineReader *reader, gsize n)
     reader->end += n;
 }
 
+const char *
+line_reader_peek(LineReader *reader, gsize *len)
+{
+    *len = reader->end - reader->start;
+    return reader->buf + reader->start;
+}
+
+void
+line_reader_consume(LineReader *reader, gsize n)
+{
+    g_return_if_fail(n <= reader->end - reader->start);
+    reader->start += n;
+}
+
 gsize
 line_reader_pending(const LineReader *reader)
 {

@@ -35,6 +35,11 @@ char *line_reader_space(LineReader *reader, gsize *avail);
 void line_reader_commit(LineReader *reader, gsize n);
 LineStatus line_reader_next(LineReader *reader, Line *line);
 
+/* Raw access, for protocols that switch to a byte stream (SMTP DATA):
+ * the buffered bytes not yet taken, and taking the first @n of them. */
+const char *line_reader_peek(LineReader *reader, gsize *len);
+void line_reader_consume(LineReader *reader, gsize n);
+
 /* Bytes received but not yet returned as lines (a STARTTLS command must be
  * the last thing the client sent before the handshake). */
 gsize line_reader_pending(const LineReader *reader);

@@ -137,6 +137,41 @@ PR_AVAILABLE_IN_1_0
 void pr_connection_set_line_handler(PrConnection *conn, PrLineFunc handler);
 
 /**
+ * PrRawFunc:
+ * @conn: the connection
+ * @session: the module's session block
+ * @data: bytes received and not yet consumed (never empty)
+ * @len: how many
+ * @result: (out): what the host does next; %PR_COMMAND_DONE unless set
+ *
+ * Receives the byte stream itself while installed with
+ * pr_connection_set_raw_handler(): message bodies that are not lines of
+ * commands (SMTP DATA and BDAT, IMAP literals). A handler may consume less
+ * than @len when it needs more bytes to decide (a line end split between
+ * reads); it is called again with the rest and what arrives next. A handler
+ * that consumes nothing while the read buffer is full is a protocol error:
+ * the host closes the connection.
+ *
+ * Returns: the number of bytes consumed, at most @len
+ */
+typedef gsize (*PrRawFunc)(PrConnection *conn, gpointer session, const guint8 *data, gsize len,
+                           PrCommandResult *result);
+
+/**
+ * pr_connection_set_raw_handler:
+ * @conn: a connection
+ * @handler: (nullable): receives the following bytes, or %NULL to go back to
+ *   lines; bytes not consumed then are read as lines
+ *
+ * The read buffer holds #PrLineProtocol.max_line bytes, so raw data arrives
+ * in pieces of at most that size.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_connection_set_raw_handler(PrConnection *conn, PrRawFunc handler);
+
+/**
  * pr_connection_resume:
  * @conn: a connection whose handler returned %PR_COMMAND_ASYNC
  *

@@ -71,6 +71,22 @@ class Basic(ServerTestCase):
                     "+OK slow", R_UNKNOWN, "+OK 3"]
         self.assertEqual([c.readline() for _ in expected], expected)
 
+    def test_raw_mode_between_lines(self):
+        # BLOB takes the next n bytes as data (the SDK's raw mode): line
+        # ends, NUL and command-like text inside are data, and the lines
+        # pipelined behind the data are commands again.
+        c = self.connect()
+        blob = b"ECHO not a command\r\n\x00\n.\r\n" + bytes(range(256)) * 20
+        c.send(b"BLOB %d\r\n" % len(blob) + blob + b"ECHO after\r\n")
+        self.assertEqual(c.readline(), "+OK blob %d" % sum(blob))
+        self.assertEqual(c.readline(), "+OK after")
+        # Data arriving in small pieces, split anywhere.
+        c.send(b"BLOB 10\r\nabc")
+        time.sleep(0.05)
+        c.send(b"defghij" + b"NOOP\r\n")
+        self.assertEqual(c.readline(), "+OK blob %d" % sum(b"abcdefghij"))
+        self.assertEqual(c.readline(), "+OK")
+
     def test_one_byte_at_a_time(self):
         c = self.connect()
         for b in b"ECHO byte by byte\r\nNOOP\r\n":

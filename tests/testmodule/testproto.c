@@ -25,6 +25,8 @@ typedef struct {
     char *logged_in; /* canonical account name in TRANS */
     PrSasl *sasl;    /* AUTH exchange in progress */
     GSource *slow;   /* pending SLOW reply */
+    gsize blob_left; /* BLOB bytes still to come */
+    guint32 blob_sum;
 } TpSession;
 
 static void
@@ -336,6 +338,39 @@ tp_cmd_kvget(PrConnection *conn, gpointer session, const char *args)
     return PR_COMMAND_ASYNC;
 }
 
+/* BLOB n: the next n bytes are data, whatever they hold (the SDK's raw
+ * mode); answered with their count and byte sum. */
+static gsize
+tp_blob_bytes(PrConnection *conn, gpointer session, const guint8 *data, gsize len,
+              PrCommandResult *result)
+{
+    TpSession *s = session;
+    gsize take = MIN(len, s->blob_left);
+    for (gsize i = 0; i < take; i++)
+        s->blob_sum += data[i];
+    s->blob_left -= take;
+    if (s->blob_left == 0) {
+        pr_connection_set_raw_handler(conn, NULL);
+        pr_connection_replyf(conn, "+OK blob %u", s->blob_sum);
+    }
+    return take;
+}
+
+static PrCommandResult
+tp_cmd_blob(PrConnection *conn, gpointer session, const char *args)
+{
+    TpSession *s = session;
+    guint64 n = 0;
+    if (!g_ascii_string_to_unsigned(args, 10, 1, 1 << 24, &n, NULL)) {
+        pr_connection_reply(conn, "-ERR Syntax error");
+        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
+    }
+    s->blob_left = n;
+    s->blob_sum = 0;
+    pr_connection_set_raw_handler(conn, tp_blob_bytes);
+    return PR_COMMAND_DONE;
+}
+
 static const PrCommand tp_commands[] = {
     { "NOOP", tp_cmd_noop, TP_STATE_ANY, PR_COMMAND_FLAG_NO_ARGS },
     { "ECHO", tp_cmd_echo, TP_STATE_ANY, PR_COMMAND_FLAG_ARGS_REQUIRED },
@@ -349,6 +384,7 @@ static const PrCommand tp_commands[] = {
     { "KVSET", tp_cmd_kvset, TP_STATE_ANY, PR_COMMAND_FLAG_ARGS_REQUIRED },
     { "KVGET", tp_cmd_kvget, TP_STATE_ANY, PR_COMMAND_FLAG_ARGS_REQUIRED },
     { "SLOW", tp_cmd_slow, TP_STATE_ANY, PR_COMMAND_FLAG_NO_ARGS },
+    { "BLOB", tp_cmd_blob, TP_STATE_ANY, PR_COMMAND_FLAG_ARGS_REQUIRED },
     { "QUIT", tp_cmd_quit, TP_STATE_ANY, PR_COMMAND_FLAG_NO_ARGS },
     { NULL },
 };
