@@ -147,8 +147,49 @@ pr_auth_verify_finish(PrConnection *conn, GAsyncResult *result, char **canonical
         return PR_AUTH_TEMPFAIL;
     }
     verdict = r->result;
+    if (verdict == PR_AUTH_OK)
+        host_note_login(pr_connection_get_host(conn), pr_connection_get_peer_ip(conn));
     if (canonical_user != NULL && verdict == PR_AUTH_OK)
         *canonical_user = g_steal_pointer(&r->canonical_user);
     verify_result_free(r);
     return verdict;
+}
+
+/* POP-before-SMTP: the last successful login per client address, kept in
+ * memory (per instance) and bounded. */
+#define RECENT_LOGINS_MAX 16384
+
+void
+host_note_login(PrHost *host, const char *ip)
+{
+    if (host == NULL || ip == NULL)
+        return;
+    gint64 now = g_get_monotonic_time() / G_USEC_PER_SEC;
+    if (host->recent_logins == NULL)
+        host->recent_logins = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (g_hash_table_size(host->recent_logins) >= RECENT_LOGINS_MAX) {
+        /* An hour is more than any POP-before-SMTP window; beyond the
+         * bound, forgetting everyone only costs them another login. */
+        GHashTableIter it;
+        gpointer value;
+        g_hash_table_iter_init(&it, host->recent_logins);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+            if (now - GPOINTER_TO_SIZE(value) > 3600)
+                g_hash_table_iter_remove(&it);
+        if (g_hash_table_size(host->recent_logins) >= RECENT_LOGINS_MAX)
+            g_hash_table_remove_all(host->recent_logins);
+    }
+    g_hash_table_insert(host->recent_logins, g_strdup(ip), GSIZE_TO_POINTER((gsize)now));
+}
+
+gboolean
+pr_auth_recent_login(PrHost *host, const char *ip, guint seconds)
+{
+    g_return_val_if_fail(host != NULL && ip != NULL, FALSE);
+    gpointer value;
+    if (seconds == 0 || host->recent_logins == NULL ||
+        !g_hash_table_lookup_extended(host->recent_logins, ip, NULL, &value))
+        return FALSE;
+    gint64 now = g_get_monotonic_time() / G_USEC_PER_SEC;
+    return now - (gint64)GPOINTER_TO_SIZE(value) <= (gint64)seconds;
 }

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "delivery-service.h"
 #include "housekeeping.h"
 #include "listener.h"
 #include "log.h"
@@ -19,6 +20,7 @@
 #include "privileges.h"
 #include "store/spool.h"
 #include "store/store-mail.h"
+#include "store/store-queue.h"
 #include "tls.h"
 
 /* postroomd: read and check the configuration, open the enabled modules,
@@ -138,7 +140,16 @@ static gpointer
 unlock_instance_job(StoreConn *c, gpointer data, GError **error)
 {
     gint64 n = store_mailbox_unlock_instance(c, data, error);
-    return n < 0 ? NULL : g_memdup2(&n, sizeof n);
+    if (n < 0)
+        return NULL;
+    /* Queue entries it was sending go back to pending: the remote server
+     * never confirmed them (at worst sent twice after a crash, never lost). */
+    gint64 q = store_queue_release_instance(c, data, error);
+    if (q < 0)
+        return NULL;
+    if (q > 0)
+        g_message("released %" G_GINT64_FORMAT " queue entries left by an earlier run", q);
+    return g_memdup2(&n, sizeof n);
 }
 
 typedef struct {
@@ -153,7 +164,8 @@ unlock_instance_done(GObject *source, GAsyncResult *result, gpointer data)
     g_autoptr(GError) error = NULL;
     g_autofree gint64 *n = store_run_finish(job->store, result, &error);
     if (n == NULL)
-        g_warning("cannot release mailbox locks of an earlier run: %s", error->message);
+        g_warning("cannot release mailbox locks and queue entries of an earlier run: %s",
+                  error->message);
     else if (*n > 0)
         g_message("released %" G_GINT64_FORMAT " mailbox locks left by an earlier run", *n);
     job->done = TRUE;
@@ -378,6 +390,7 @@ _pr_daemon_main(int argc, char **argv)
         fail(&d, EX_UNAVAILABLE, msg);
     }
     release_stale_locks(d.host);
+    d.host->delivery = delivery_service_new(d.host);
     g_autofree char *spool = g_build_filename(d.host->data_dir, "spool", NULL);
     guint leftovers = spool_cleanup(spool, NULL);
     if (leftovers > 0)
@@ -409,6 +422,7 @@ _pr_daemon_main(int argc, char **argv)
     loader_deinit_all(d.enabled, d.host);
     listeners_free(d.host);
     store_close(d.host->store);
+    g_clear_pointer(&d.host->delivery, delivery_service_free);
     host_free(d.host);
     daemon_clear(&d);
     g_message("stopped");

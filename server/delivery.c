@@ -300,11 +300,27 @@ enough_space(const DeliverySettings *s, GError **error)
     return FALSE;
 }
 
+/* The RFC 3461 parameters of the envelope recipient that is @address
+ * itself (a forwarded copy has none: it is a new delivery). */
+static void
+dsn_of(const DeliveryEnvelope *env, const RouterOutcome *routed, const char *address,
+       StoreQueueTarget *q)
+{
+    for (guint i = 0; routed != NULL && i < routed->results->len; i++) {
+        const RouterResult *r = routed->results->pdata[i];
+        if (g_ascii_strcasecmp(r->address, address) != 0)
+            continue;
+        q->notify = env->notify != NULL ? env->notify[i] : NULL;
+        q->orcpt = env->orcpt != NULL ? env->orcpt[i] : NULL;
+        return;
+    }
+}
+
 /* Writes @data to the spool and stores it for @mailboxes and @remote. */
 static gint64
 store_copy(StoreConn *c, const DeliverySettings *s, GBytes *data, const DeliveryEnvelope *env,
-           const HeaderSummary *h, gint64 received, const char *domain, GPtrArray *mailboxes,
-           GPtrArray *remote, GPtrArray *alerts, GError **error)
+           const RouterOutcome *routed, const HeaderSummary *h, gint64 received, const char *domain,
+           GPtrArray *mailboxes, GPtrArray *remote, GPtrArray *alerts, GError **error)
 {
     gsize len = 0;
     const void *bytes = g_bytes_get_data(data, &len);
@@ -321,12 +337,16 @@ store_copy(StoreConn *c, const DeliverySettings *s, GBytes *data, const Delivery
         g_ptr_array_add(prefixes, prefix);
         g_array_append_val(targets, t);
     }
-    g_ptr_array_add(remote, NULL);
-    StoreMessage m = { path,       (gint64)len, received, env->sender,
-                       h->subject, h->from,     h->date,  h->message_id };
+    g_autoptr(GArray) queued = g_array_new(FALSE, TRUE, sizeof(StoreQueueTarget));
+    for (guint i = 0; i < remote->len; i++) {
+        StoreQueueTarget q = { remote->pdata[i], NULL, NULL };
+        dsn_of(env, routed, q.recipient, &q);
+        g_array_append_val(queued, q);
+    }
+    StoreMessage m = { path,    (gint64)len, received,      env->sender,  h->subject,
+                       h->from, h->date,     h->message_id, env->dsn_ret, env->dsn_envid };
     gint64 id = store_deliver(c, &m, (StoreDeliveryTarget *)targets->data, targets->len,
-                              (const char *const *)remote->pdata, alerts, error);
-    g_ptr_array_remove_index(remote, remote->len - 1);
+                              (StoreQueueTarget *)queued->data, queued->len, alerts, error);
     if (id == 0) {
         /* Nothing refers to the file: remove it rather than leave it. */
         g_autofree char *full = g_build_filename(s->spool_dir, path, NULL);
@@ -393,7 +413,7 @@ delivery_deliver(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
     g_autoptr(GPtrArray) alerts =
         g_ptr_array_new_with_free_func((GDestroyNotify)store_quota_alert_free);
     if (out->mailboxes->len > 0 || out->remote->len > 0) {
-        report->message_id = store_copy(c, s, traced, env, &h, received, dir->default_domain,
+        report->message_id = store_copy(c, s, traced, env, out, &h, received, dir->default_domain,
                                         out->mailboxes, out->remote, alerts, error);
         if (report->message_id == 0) {
             header_summary_clear(&h);
@@ -407,7 +427,7 @@ delivery_deliver(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
         g_autoptr(GBytes) stripped = strip_receipt_requests(traced, trace_len + h.header_end);
         g_autoptr(GPtrArray) none = g_ptr_array_new();
         g_autoptr(GError) local = NULL;
-        if (store_copy(c, s, stripped, env, &h, received, dir->default_domain,
+        if (store_copy(c, s, stripped, env, NULL, &h, received, dir->default_domain,
                        out->monitor_mailboxes, none, alerts, &local) == 0)
             g_warning("monitoring copy not stored: %s", local->message);
     }

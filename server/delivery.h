@@ -8,17 +8,9 @@
  * transaction. Only then is it acknowledged. */
 
 #include "config.h"
+#include <postroom/pr-delivery.h>
 #include "router.h"
 #include "store/store.h"
-
-#define PR_DELIVERY_ERROR (pr_delivery_error_quark())
-GQuark pr_delivery_error_quark(void);
-
-typedef enum {
-    PR_DELIVERY_ERROR_TOO_MANY_HOPS, /* more Received: lines than allowed */
-    PR_DELIVERY_ERROR_NO_SPACE,      /* below the free disk space reserve */
-    PR_DELIVERY_ERROR_TOO_BIG,       /* over the size limit */
-} PrDeliveryError;
 
 typedef struct {
     char *hostname; /* in Received: */
@@ -45,6 +37,11 @@ typedef struct {
     const char *client_name; /* HELO name, or NULL */
     const char *protocol;    /* "local", "ESMTP", "ESMTPSA", "POP3" ... */
     const char *const *recipients;
+    /* RFC 3461, kept with queue entries: per recipient (parallel to
+     * @recipients, entries may be NULL) or NULL for none. */
+    const char *const *notify;
+    const char *const *orcpt;
+    const char *dsn_ret, *dsn_envid;
 } DeliveryEnvelope;
 
 typedef struct {

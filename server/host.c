@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "host.h"
+#include "delivery-service.h"
 
 #include <glib/gi18n-lib.h>
 
@@ -48,6 +49,7 @@ host_free(PrHost *host)
     g_ptr_array_unref(host->services_listening);
     g_hash_table_unref(host->connections);
     g_hash_table_unref(host->conns_per_ip);
+    g_clear_pointer(&host->recent_logins, g_hash_table_unref);
     config_unref(host->config);
     g_free(host->hostname);
     g_free(host->data_dir);
@@ -66,6 +68,8 @@ host_forget_module(PrHost *host, PrModule *module)
     g_hash_table_foreach_remove(host->services, service_owned_by, module);
     hooks_forget_module(host, module);
     protocol_forget_module(host, module);
+    if (host->delivery != NULL)
+        delivery_service_forget_module(host->delivery, module);
 }
 
 Store *

@@ -29,7 +29,9 @@ struct _PrHost {
     GHashTable *connections;  /* PrConnection* set; holds a reference each */
     GHashTable *conns_per_ip; /* ip text -> count, over all services */
     guint n_connections;
-    guint tick_id; /* idle timeouts of every connection */
+    guint tick_id;                     /* idle timeouts of every connection */
+    GHashTable *recent_logins;         /* ip -> monotonic seconds of the last login */
+    struct _DeliveryService *delivery; /* NULL in tools without a store */
     gboolean stopping;
 };
 
@@ -40,3 +42,6 @@ void host_free(PrHost *host);
 void host_forget_module(PrHost *host, PrModule *module);
 
 Store *host_get_store(PrHost *host);
+
+/* Records a successful login from @ip (POP-before-SMTP). */
+void host_note_login(PrHost *host, const char *ip);

@@ -62,6 +62,22 @@ PR_AVAILABLE_IN_1_0
 PrAuthResult pr_auth_verify_finish(PrConnection *conn, GAsyncResult *result, char **canonical_user);
 
 /**
+ * pr_auth_recent_login:
+ * @host: the host
+ * @ip: a client address
+ * @seconds: how far back
+ *
+ * POP-before-SMTP: whether a client from @ip logged in successfully (any
+ * service of this instance) within the last @seconds.
+ *
+ * Returns: %TRUE if it did
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_auth_recent_login(PrHost *host, const char *ip, guint seconds);
+
+/**
  * PrSasl:
  *
  * One server-side SASL exchange. Opaque.

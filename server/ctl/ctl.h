@@ -59,6 +59,8 @@ typedef struct {
     char *everyone;
     char *quota;
     char *local_only; /* list set */
+    char *state;      /* queue list */
+    gboolean all;     /* queue hold, release, delete */
 } CtlOptions;
 
 extern CtlOptions ctl_options;
@@ -99,6 +101,14 @@ int ctl_cmd_unlock(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_deliver(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_user_set(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_list_set(Ctl *ctl, char **args, GError **error);
+
+/* ctl-queue.c */
+int ctl_cmd_queue_list(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_queue_show(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_queue_hold(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_queue_release(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_queue_delete(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_queue_flush(Ctl *ctl, char **args, GError **error);
 
 /* A lower-case ASCII (IDNA) copy of a domain name, or NULL with
  * CTL_ERROR_DATA. */

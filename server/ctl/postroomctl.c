@@ -99,6 +99,19 @@ static const GOptionEntry list_set_entries[] = {
     { NULL }
 };
 
+static const GOptionEntry queue_list_entries[] = {
+    { "state", 0, 0, G_OPTION_ARG_STRING, &ctl_options.state,
+      N_("Show only entries in STATE: pending, sending, deferred, held, delivered or failed"),
+      N_("STATE") },
+    { NULL }
+};
+
+static const GOptionEntry queue_all_entries[] = {
+    { "all", 0, 0, G_OPTION_ARG_NONE, &ctl_options.all,
+      N_("Act on every entry the command applies to"), NULL },
+    { NULL }
+};
+
 typedef struct {
     const char *words;   /* "user add" */
     const char *params;  /* positional arguments, for usage lines */
@@ -148,6 +161,17 @@ static const CtlCommand commands[] = {
     { "deliver", N_("RECIPIENT..."),
       N_("Deliver a message from standard input to local mailboxes and the queue"), 1, 1000,
       deliver_entries, TRUE, ctl_cmd_deliver },
+    { "queue list", "", N_("List the outbound queue"), 0, 0, queue_list_entries, TRUE,
+      ctl_cmd_queue_list },
+    { "queue show", N_("ID"), N_("Show one queue entry"), 1, 1, NULL, TRUE, ctl_cmd_queue_show },
+    { "queue hold", N_("ID|--all"), N_("Keep queue entries from being sent"), 0, 1,
+      queue_all_entries, TRUE, ctl_cmd_queue_hold },
+    { "queue release", N_("ID|--all"), N_("Let held queue entries be sent"), 0, 1,
+      queue_all_entries, TRUE, ctl_cmd_queue_release },
+    { "queue delete", N_("ID|--all"), N_("Delete queue entries that are not being sent"), 0, 1,
+      queue_all_entries, TRUE, ctl_cmd_queue_delete },
+    { "queue flush", N_("[ID]"), N_("Make waiting queue entries due now"), 0, 1, NULL, TRUE,
+      ctl_cmd_queue_flush },
     { "unlock", N_("ADDRESS"), N_("Clear the login lockout of a client address"), 1, 1, NULL, TRUE,
       ctl_cmd_unlock },
     { "modules", "", N_("List the installed modules and the refused module files"), 0, 0, NULL,
@@ -251,6 +275,7 @@ clear_options(void)
     g_clear_pointer(&ctl_options.add, g_strfreev);
     g_clear_pointer(&ctl_options.remove, g_strfreev);
     g_clear_pointer(&ctl_options.ip, g_free);
+    g_clear_pointer(&ctl_options.state, g_free);
 }
 
 static int

@@ -216,7 +216,8 @@ update_quota_level(StoreConn *c, gint64 user_id, StoreQuotaAlert *out, GError **
 
 gint64
 store_deliver(StoreConn *c, const StoreMessage *msg, const StoreDeliveryTarget *targets,
-              guint n_targets, const char *const *remote, GPtrArray *alerts, GError **error)
+              guint n_targets, const StoreQueueTarget *remote, guint n_remote, GPtrArray *alerts,
+              GError **error)
 {
     g_autoptr(GdaDataModel) idm = NULL;
     gint64 now = unix_now();
@@ -269,9 +270,13 @@ store_deliver(StoreConn *c, const StoreMessage *msg, const StoreDeliveryTarget *
         else
             g_free(alert.user);
     }
-    for (int i = 0; remote != NULL && remote[i] != NULL; i++) {
-        if (store_conn_exec(c, Q_QUEUE_ADD, error, "message", message_id, "sender", msg->sender,
-                            "recipient", remote[i], "now", now, NULL) < 0)
+    for (guint i = 0; i < n_remote; i++) {
+        const StoreQueueTarget *q = &remote[i];
+        if (store_conn_exec(
+                c, Q_QUEUE_ADD, error, "message", message_id, "sender", msg->sender, "recipient",
+                q->recipient, "now", now, "notify", q->notify != NULL ? q->notify : "", "orcpt",
+                q->orcpt != NULL ? q->orcpt : "", "ret", msg->dsn_ret != NULL ? msg->dsn_ret : "",
+                "envid", msg->dsn_envid != NULL ? msg->dsn_envid : "", NULL) < 0)
             goto fail;
     }
     if (!store_commit(c, error))
@@ -473,6 +478,11 @@ store_mailbox_delete(StoreConn *c, gint64 folder_id, const guint32 *uids, guint 
         freed += store_model_int64(entry, 1, 0) + (prefix != NULL ? (gint64)strlen(prefix) : 0);
         if (store_conn_exec(c, Q_MAILBOX_DELETE, error, "id", folder_id, "uid", (gint64)uids[i],
                             NULL) < 0)
+            goto fail;
+        /* The message row's lock orders us with a queue entry of the same
+         * message finishing on another instance: the later transaction sees
+         * the earlier one's change, so one of them removes the message. */
+        if (store_conn_exec(c, Q_QUEUE_LOCK_MESSAGE, error, "id", message_id, NULL) < 0)
             goto fail;
         g_autoptr(GdaDataModel) refs =
             store_conn_select(c, Q_MESSAGE_REFS, error, "id", message_id, NULL);

@@ -34,7 +34,15 @@ typedef struct {
     gint64 received;
     const char *sender;                             /* envelope sender, "" for <> */
     const char *subject, *from, *date, *message_id; /* summary headers, or NULL */
+    const char *dsn_ret, *dsn_envid;                /* RFC 3461, or NULL */
 } StoreMessage;
+
+/* A remote recipient's queue entry, with its RFC 3461 parameters (or NULL). */
+typedef struct {
+    const char *recipient;
+    const char *notify;
+    const char *orcpt;
+} StoreQueueTarget;
 
 typedef struct {
     const char *user;
@@ -54,7 +62,8 @@ void store_quota_alert_free(StoreQuotaAlert *alert);
  * exist (deleted meanwhile) fails the whole delivery. Quota levels newly
  * crossed come back in @alerts (StoreQuotaAlert*), if not NULL. */
 gint64 store_deliver(StoreConn *c, const StoreMessage *message, const StoreDeliveryTarget *targets,
-                     guint n_targets, const char *const *remote, GPtrArray *alerts, GError **error);
+                     guint n_targets, const StoreQueueTarget *remote, guint n_remote,
+                     GPtrArray *alerts, GError **error);
 
 /* Removes spool files older than @older_than (unix time) that no message
  * row refers to: what a crash between writing a file and committing its

@@ -7,6 +7,20 @@
  * differs between providers (data/sql/<provider>/). Both support
  * "ON CONFLICT" (SQLite >= 3.24, PostgreSQL >= 9.5), which makes "already
  * exists" a row count instead of a provider-specific error code. */
+
+/* Queue entries a sender may claim: due ones, and those whose claim ran
+ * out (the instance died or hung). A lease of -1 marks the rows a claim is
+ * taking until its transaction ends (see store_queue_claim()). */
+#define QUEUE_DUE                                                                                  \
+    "((state IN ('pending', 'deferred') AND next_try <= ##now::gint64) OR "                        \
+    "(state = 'sending' AND claim_expires >= 0 AND claim_expires < ##now::gint64))"
+#define QUEUE_ENTRY_SELECT                                                                         \
+    "SELECT q.id, q.message_id, q.sender, q.recipient, q.state, q.priority, q.created, "           \
+    "q.next_try, q.attempts, q.last_error, q.notify, q.orcpt, q.ret, q.envid, q.warned, "          \
+    "q.claimed_by, q.claim_expires, m.spool_path, m.size, m.hdr_subject FROM queue q "             \
+    "LEFT JOIN messages m ON m.id = q.message_id "
+#define QUEUE_ONE_OR_ALL "(id = ##id::gint64 OR ##all::gboolean)"
+
 static const char *const queries[Q_N_QUERIES] = {
     [Q_SCHEMA_BOOTSTRAP] = "CREATE TABLE IF NOT EXISTS schema_version ("
                            "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
@@ -132,7 +146,7 @@ static const char *const queries[Q_N_QUERIES] = {
     [Q_MESSAGE_REFS] =
         "SELECT (SELECT COUNT(*) FROM folder_messages WHERE message_id = ##id::gint64) + "
         "(SELECT COUNT(*) FROM queue WHERE message_id = ##id::gint64 "
-        "AND state IN ('pending', 'deferred', 'held')), "
+        "AND state IN ('pending', 'sending', 'deferred', 'held')), "
         "(SELECT spool_path FROM messages WHERE id = ##id::gint64)",
     [Q_MESSAGE_DELETE] = "DELETE FROM messages WHERE id = ##id::gint64",
     [Q_INBOX_OF_USER] = "SELECT f.id, u.id FROM folders f JOIN users u ON u.id = f.user_id "
@@ -156,14 +170,86 @@ static const char *const queries[Q_N_QUERIES] = {
                            "WHERE id = ##id::gint64",
     [Q_USER_QUOTA_ALERT_SET] = "UPDATE users SET quota_alert = ##level::gint "
                                "WHERE id = ##id::gint64",
-    [Q_QUEUE_ADD] = "INSERT INTO queue (message_id, sender, recipient, created, next_try) "
+    [Q_QUEUE_ADD] = "INSERT INTO queue (message_id, sender, recipient, created, next_try, notify, "
+                    "orcpt, ret, envid) "
                     "VALUES (##message::gint64, ##sender::string, ##recipient::string, "
-                    "##now::gint64, ##now::gint64)",
+                    "##now::gint64, ##now::gint64, ##notify::string, ##orcpt::string, "
+                    "##ret::string, ##envid::string)",
     [Q_MSGAUDIT_ADD] = "INSERT INTO msgaudit (datetime, component, owner, actionuser, cmd, "
                        "ipaddr, sourcefolder, subject, sender, msgdate) VALUES (##now::gint64, "
                        "##component::string, ##owner::string, ##actor::string, ##cmd::string, "
                        "##ip::string, ##folder::string, ##subject::string, ##sender::string, "
                        "##msgdate::string)",
+
+    [Q_QUEUE_LIST] = QUEUE_ENTRY_SELECT "WHERE (q.state = ##state::string OR ##all::gboolean) "
+                                        "ORDER BY q.id",
+    [Q_QUEUE_GET] = QUEUE_ENTRY_SELECT "WHERE q.id = ##id::gint64",
+    /* The outer condition is checked again on the newest row version after
+     * waiting for another instance's claim of the same row (PostgreSQL, read
+     * committed), so no entry is ever claimed twice. */
+    [Q_QUEUE_CLAIM_MARK] = "UPDATE queue SET state = 'sending', claimed_by = ##instance::string, "
+                           "claim_expires = -1 WHERE id IN (SELECT id FROM queue WHERE " QUEUE_DUE
+                           " ORDER BY priority DESC, message_id, id LIMIT ##max::gint64) "
+                           "AND " QUEUE_DUE,
+    [Q_QUEUE_ANY_DUE] = "SELECT id FROM queue WHERE " QUEUE_DUE " LIMIT 1",
+    [Q_QUEUE_CLAIMED] = QUEUE_ENTRY_SELECT "WHERE q.claimed_by = ##instance::string "
+                                           "AND q.claim_expires = -1 "
+                                           "ORDER BY q.priority DESC, q.message_id, q.id",
+    [Q_QUEUE_CLAIM_LEASE] = "UPDATE queue SET claim_expires = ##lease::gint64 "
+                            "WHERE claimed_by = ##instance::string AND claim_expires = -1",
+    /* next_try of a finished entry is when it finished (for the purge). */
+    [Q_QUEUE_FINISH] = "UPDATE queue SET state = ##state::string, attempts = attempts + 1, "
+                       "next_try = ##now::gint64, "
+                       "last_error = COALESCE(##reply::string::null, last_error), "
+                       "claimed_by = '', claim_expires = 0 WHERE id = ##id::gint64 "
+                       "AND state = 'sending' AND claimed_by = ##instance::string",
+    [Q_QUEUE_DEFER] = "UPDATE queue SET state = 'deferred', attempts = attempts + 1, "
+                      "next_try = ##next_try::gint64, "
+                      "last_error = COALESCE(##reply::string::null, last_error), "
+                      "claimed_by = '', claim_expires = 0 WHERE id = ##id::gint64 "
+                      "AND state = 'sending' AND claimed_by = ##instance::string",
+    [Q_QUEUE_DEFER_WARNED] = "UPDATE queue SET state = 'deferred', attempts = attempts + 1, "
+                             "next_try = ##next_try::gint64, warned = ##now::gint64, "
+                             "last_error = COALESCE(##reply::string::null, last_error), "
+                             "claimed_by = '', claim_expires = 0 WHERE id = ##id::gint64 "
+                             "AND state = 'sending' AND claimed_by = ##instance::string",
+    [Q_QUEUE_UNCLAIM] = "UPDATE queue SET state = 'pending', next_try = ##next_try::gint64, "
+                        "last_error = COALESCE(##reply::string::null, last_error), "
+                        "claimed_by = '', claim_expires = 0 WHERE id = ##id::gint64 "
+                        "AND state = 'sending' AND claimed_by = ##instance::string",
+    [Q_QUEUE_MESSAGE_OF] = "SELECT message_id FROM queue WHERE id = ##id::gint64",
+    /* A row lock on the message before its references are counted: two
+     * transactions that each drop a reference cannot both see the other's
+     * as still there (PostgreSQL), so the last one deletes the message. */
+    [Q_QUEUE_LOCK_MESSAGE] = "UPDATE messages SET received = received WHERE id = ##id::gint64",
+    [Q_QUEUE_HOLD] = "UPDATE queue SET state = 'held' WHERE " QUEUE_ONE_OR_ALL
+                     " AND state IN ('pending', 'deferred')",
+    [Q_QUEUE_RELEASE] = "UPDATE queue SET state = 'pending', next_try = ##now::gint64 "
+                        "WHERE " QUEUE_ONE_OR_ALL " AND state = 'held'",
+    [Q_QUEUE_FLUSH] = "UPDATE queue SET next_try = ##now::gint64 WHERE " QUEUE_ONE_OR_ALL
+                      " AND state IN ('pending', 'deferred')",
+    /* 'deleting' never leaves the transaction: it names the rows whose
+     * messages must be checked before the rows go. */
+    [Q_QUEUE_DELETE_MARK] = "UPDATE queue SET state = 'deleting' WHERE id IN (SELECT id FROM queue "
+                            "WHERE " QUEUE_ONE_OR_ALL " AND state IN ('pending', 'deferred', "
+                            "'held') ORDER BY id LIMIT ##limit::gint64) "
+                            "AND state IN ('pending', 'deferred', 'held')",
+    [Q_QUEUE_MARKED_MESSAGES] = "SELECT DISTINCT message_id FROM queue WHERE state = 'deleting'",
+    [Q_QUEUE_DELETE_MARKED] = "DELETE FROM queue WHERE state = 'deleting'",
+    [Q_QUEUE_SET_PRIORITY] = "UPDATE queue SET priority = ##priority::gint "
+                             "WHERE message_id = ##message::gint64",
+    [Q_QUEUE_RELEASE_INSTANCE] = "UPDATE queue SET state = 'pending', claimed_by = '', "
+                                 "claim_expires = 0 WHERE claimed_by = ##instance::string "
+                                 "AND state = 'sending'",
+    [Q_QUEUE_PURGE] = "DELETE FROM queue WHERE state IN ('delivered', 'failed') "
+                      "AND next_try < ##before::gint64",
+    /* Messages nothing uses any more: a reference dropped concurrently by
+     * code that does not lock the message first can leave one behind. Its
+     * spool file then goes with the spool sweep. */
+    [Q_QUEUE_PURGE_ORPHANS] =
+        "DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM folder_messages) "
+        "AND id NOT IN (SELECT message_id FROM queue "
+        "WHERE state IN ('pending', 'sending', 'deferred', 'held'))",
 
     [Q_FOLDER_LOCK_SERIAL] = "UPDATE folders SET lock_serial = lock_serial + 1 "
                              "WHERE id = ##id::gint64",

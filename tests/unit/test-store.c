@@ -122,7 +122,7 @@ migrate(Fixture *f)
 /* ------------------------------------------------------------ schema */
 
 /* The newest migration in data/sql/<provider>/. */
-#define LATEST_SCHEMA 2
+#define LATEST_SCHEMA 3
 
 static void
 test_migrate(Fixture *f, gconstpointer data)
@@ -1000,9 +1000,9 @@ test_mail(Fixture *f, gconstpointer data)
     StoreMessage m = { path, 19, 1000, "sender@example.net", "hi", NULL, NULL, NULL };
     StoreDeliveryTarget targets[] = { { "alice", "Delivered-To: alice@example.com\r\n" },
                                       { "bob", "" } };
-    const char *remote[] = { "far@example.net", NULL };
+    StoreQueueTarget remote[] = { { "far@example.net", "FAILURE", NULL } };
     g_autoptr(GPtrArray) alerts = g_ptr_array_new();
-    g_assert_cmpint(store_deliver(f->conn, &m, targets, 2, remote, alerts, &error), >, 0);
+    g_assert_cmpint(store_deliver(f->conn, &m, targets, 2, remote, 1, alerts, &error), >, 0);
     g_assert_no_error(error);
     g_assert_cmpuint(alerts->len, ==, 0);
 
@@ -1010,7 +1010,7 @@ test_mail(Fixture *f, gconstpointer data)
     StoreDeliveryTarget ghost[] = { { "alice", "" }, { "ghost", "" } };
     g_autofree char *path2 = spool_file(spool, "x\r\n", 0);
     StoreMessage m2 = { path2, 3, 1000, "", NULL, NULL, NULL, NULL };
-    g_assert_cmpint(store_deliver(f->conn, &m2, ghost, 2, NULL, NULL, &error), ==, 0);
+    g_assert_cmpint(store_deliver(f->conn, &m2, ghost, 2, NULL, 0, NULL, &error), ==, 0);
     g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
     g_clear_error(&error);
 
