@@ -9,7 +9,9 @@ PACKAGES=(
     libglib2.0-dev glib-networking libgnutls28-dev libgda-5.0-dev libgda-5.0-postgres
     liblua5.4-dev libgmime-3.0-dev libcrypt-dev
     # tests: TLS clients and certificates, store tests, scripted clients
-    gnutls-bin openssl postgresql python3 valgrind curl swaks fetchmail
+    gnutls-bin openssl postgresql python3 valgrind curl swaks libnet-ssleay-perl fetchmail
+    # the sender tests' DNS server on loopback
+    dnsmasq-base
     # benchmarks and the SDK example build test (nm)
     binutils procps
 )

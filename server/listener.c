@@ -152,6 +152,15 @@ host_configure(PrHost *host, Config *config, GError **error)
     return TRUE;
 }
 
+/* "listen=none": a module's service the administrator does not want (a
+ * module with several services, such as smtp's submission port). Saying
+ * so explicitly keeps a forgotten listen= an error. */
+static gboolean
+service_not_served(char **listen)
+{
+    return listen[0] != NULL && listen[1] == NULL && g_ascii_strcasecmp(listen[0], "none") == 0;
+}
+
 gboolean
 listeners_check(Config *config, GPtrArray *modules, gboolean tls_configured, GError **error)
 {
@@ -181,11 +190,12 @@ listeners_check(Config *config, GPtrArray *modules, gboolean tls_configured, GEr
             if (listen[0] == NULL) {
                 g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID,
                             _("service %s (module %s) has no listen= addresses; add for "
-                              "example “listen=0.0.0.0:PORT” to [%s]"),
+                              "example “listen=0.0.0.0:PORT” to [%s], or “listen=none” not "
+                              "to serve it"),
                             name, module->name, name);
                 goto fail;
             }
-            for (int i = 0; listen[i] != NULL; i++) {
+            for (int i = 0; !service_not_served(listen) && listen[i] != NULL; i++) {
                 g_autoptr(GSocketAddress) address = NULL;
                 gboolean tls;
                 if (!parse_listen(listen[i], &address, &tls, error))
@@ -222,7 +232,7 @@ listeners_bind(PrHost *host, GPtrArray *modules, GError **error)
             service_configure(service, host->config, NULL);
 
             g_auto(GStrv) listen = config_get_strv(host->config, service->name, "listen");
-            for (int i = 0; listen[i] != NULL; i++) {
+            for (int i = 0; !service_not_served(listen) && listen[i] != NULL; i++) {
                 g_autoptr(GSocketAddress) address = NULL;
                 g_autoptr(GError) local = NULL;
                 gboolean tls;

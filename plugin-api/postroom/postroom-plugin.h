@@ -19,5 +19,8 @@
 #include <postroom/pr-auth.h>
 #include <postroom/pr-store.h>
 #include <postroom/pr-mailbox.h>
+#include <postroom/pr-delivery.h>
+#include <postroom/pr-queue.h>
+#include <postroom/pr-smtp.h>
 #include <postroom/pr-log.h>
 #undef POSTROOM_PLUGIN_INSIDE

@@ -69,6 +69,15 @@ class ConfigCase(unittest.TestCase):
         srv = self.make({"testproto": {"listen": "127.0.0.1:notaport"}})
         self.assertRefused(srv, srv.config_path, "listen")
 
+    def test_listen_none_leaves_the_service_unserved(self):
+        srv = self.make({"testproto": {"listen": "none"}})
+        res = run_foreground(["--check"], srv.config_path)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+
+    def test_missing_listen_names_the_way_out(self):
+        srv = self.make({"testproto": {"listen": ""}})
+        self.assertRefused(srv, "listen=none")
+
     def test_bad_access_rule(self):
         srv = self.make({"testproto": {"access": "permit 127.0.0.1/33"}})
         self.assertRefused(srv, srv.config_path, "access")

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* AUTH (RFC 4954) with SASL PLAIN (RFC 4616) and LOGIN. CRAM-MD5 is not
+ * offered: it needs the plaintext password on the server, and Postroom
+ * stores only yescrypt hashes, so PLAIN and LOGIN over TLS are the safe
+ * choice. By default AUTH is offered only on encrypted connections. */
+
+#include "postroom-config.h"
+
+#include "smtp.h"
+
+gboolean
+smtp_auth_offered(PrConnection *conn, SmtpSession *s)
+{
+    return s->auth_user == NULL && pr_connection_auth_allowed(conn) &&
+           (pr_connection_is_tls(conn) || smtp_service_bool(conn, "plaintext_auth"));
+}
+
+/* A failed attempt: counts for the intrusion prevention, which may end
+ * the session. */
+static gboolean
+auth_failed(PrConnection *conn, const char *reply)
+{
+    if (smtp_ips_record(conn, SMTP_IPS_BAD_AUTH)) {
+        pr_connection_reply(conn, smtp_ips_blocked_reply);
+        return FALSE;
+    }
+    pr_connection_reply(conn, reply);
+    return TRUE;
+}
+
+static void
+verify_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    g_autoptr(PrConnection) conn = user_data;
+    g_autofree char *login = NULL;
+    gboolean go_on = TRUE;
+    PrAuthResult verdict;
+    SmtpSession *s;
+
+    verdict = pr_auth_verify_finish(conn, result, &login);
+    if (pr_connection_is_closed(conn))
+        return;
+    s = pr_connection_get_session(conn);
+    g_clear_pointer(&s->sasl, pr_sasl_free);
+    switch (verdict) {
+    case PR_AUTH_OK:
+        s->auth_user = g_steal_pointer(&login);
+        g_info("authenticated user=%s ip=%s service=%s connection=%" G_GUINT64_FORMAT, s->auth_user,
+               pr_connection_get_peer_ip(conn), pr_connection_get_service(conn),
+               pr_connection_get_id(conn));
+        pr_connection_reply(conn, "235 2.7.0 Authentication successful");
+        break;
+    case PR_AUTH_LOCKED:
+        go_on = auth_failed(conn, "454 4.7.0 Too many failed logins from your address, try "
+                                  "again later");
+        break;
+    case PR_AUTH_TEMPFAIL:
+        pr_connection_reply(conn, "454 4.7.0 Temporary authentication failure");
+        break;
+    case PR_AUTH_DISABLED:
+    case PR_AUTH_FAILED:
+    default:
+        go_on = auth_failed(conn, "535 5.7.8 Authentication credentials invalid");
+        break;
+    }
+    if (go_on)
+        pr_connection_resume(conn);
+    else
+        pr_connection_close(conn);
+}
+
+static PrCommandResult sasl_line(PrConnection *conn, gpointer session, const char *line, gsize len);
+
+/* Advances the exchange with @response (NULL: no initial response). */
+static PrCommandResult
+sasl_continue(PrConnection *conn, SmtpSession *s, const char *response)
+{
+    g_autofree char *challenge = NULL;
+
+    switch (pr_sasl_step(s->sasl, response, &challenge)) {
+    case PR_SASL_CONTINUE:
+        pr_connection_set_line_handler(conn, sasl_line);
+        /* RFC 4954 §4: "334", a space, and the base64 challenge. */
+        pr_connection_replyf(conn, "334 %s", challenge != NULL ? challenge : "");
+        return PR_COMMAND_DONE;
+    case PR_SASL_DONE:
+        pr_connection_set_line_handler(conn, NULL);
+        pr_auth_verify_async(conn, pr_sasl_get_mechanism(s->sasl), pr_sasl_get_user(s->sasl),
+                             pr_sasl_get_password(s->sasl), verify_done, pr_connection_ref(conn));
+        return PR_COMMAND_ASYNC;
+    case PR_SASL_CANCELLED:
+        pr_connection_set_line_handler(conn, NULL);
+        g_clear_pointer(&s->sasl, pr_sasl_free);
+        pr_connection_reply(conn, "501 5.0.0 Authentication cancelled");
+        return PR_COMMAND_DONE;
+    case PR_SASL_MALFORMED:
+    default:
+        pr_connection_set_line_handler(conn, NULL);
+        g_clear_pointer(&s->sasl, pr_sasl_free);
+        pr_connection_reply(conn, "501 5.5.2 Cannot decode the SASL response");
+        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
+    }
+}
+
+static PrCommandResult
+sasl_line(PrConnection *conn, gpointer session, const char *line, gsize len)
+{
+    SmtpSession *s = session;
+
+    if (s->sasl == NULL) {
+        pr_connection_set_line_handler(conn, NULL);
+        return PR_COMMAND_DONE;
+    }
+    return sasl_continue(conn, s, line);
+}
+
+PrCommandResult
+smtp_cmd_auth(PrConnection *conn, gpointer session, const char *args)
+{
+    SmtpSession *s = session;
+    g_auto(GStrv) parts = NULL;
+
+    if (s->auth_user != NULL) {
+        pr_connection_reply(conn, "503 5.5.1 Already authenticated");
+        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
+    }
+    if (!smtp_auth_offered(conn, s)) {
+        /* RFC 4954 §4 and §6: encryption first. */
+        if (pr_connection_can_starttls(conn))
+            pr_connection_reply(conn, "530 5.7.0 Must issue a STARTTLS command first");
+        else
+            pr_connection_reply(conn, "538 5.7.11 Encryption required for requested "
+                                      "authentication mechanism");
+        return PR_COMMAND_DONE;
+    }
+    parts = g_strsplit(args, " ", 2);
+    g_clear_pointer(&s->sasl, pr_sasl_free);
+    s->sasl = pr_sasl_new(parts[0]);
+    if (s->sasl == NULL) {
+        pr_connection_reply(conn, "504 5.5.4 Unrecognized authentication type");
+        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
+    }
+    return sasl_continue(conn, s, parts[1]);
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* The message itself: DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030). The
+ * host hands us the raw byte stream (pr_connection_set_raw_handler), and
+ * we find the end ourselves.
+ *
+ * DATA ends only at CRLF "." CRLF. Every other spelling of a line end
+ * around a dot (LF "." LF, CR "." CR, LF "." CRLF, CRLF "." LF) is message
+ * content, so a message cannot smuggle a second one past us or past a
+ * server we relay to (SMTP smuggling, CVE-2023-51764/51765/51766). A line
+ * starts only after CRLF, so only there is a dot unstuffed or taken as the
+ * end. Bare CR and LF are remembered; by default the message is then
+ * refused after its end (bare_lf=reject), since it is malformed and other
+ * servers read such line ends differently. NUL bytes likewise (nul=).
+ * Lines of any length are accepted: only the message size is limited. */
+
+#include "postroom-config.h"
+
+#include <string.h>
+
+#include "smtp.h"
+
+enum {
+    SCAN_LINE_START, /* after CRLF, or at the very beginning */
+    SCAN_MID,        /* inside a line */
+    SCAN_CR,         /* inside a line, after CR */
+    SCAN_DOT,        /* a line that began with "." */
+    SCAN_DOT_CR,     /* a line that began with "." CR */
+};
+
+void
+smtp_body_clear(SmtpBody *body)
+{
+    g_clear_pointer(&body->data, g_byte_array_unref);
+    g_clear_pointer(&body->chunk_error, g_free);
+    memset(body, 0, sizeof(*body));
+}
+
+static void
+body_start(PrConnection *conn, SmtpBody *body)
+{
+    const char *nul = smtp_module_string(conn, "nul");
+
+    smtp_body_clear(body);
+    body->data = g_byte_array_sized_new(16 * 1024);
+    body->limit = smtp_service_int(conn, "max_message_size");
+    body->scan = SCAN_LINE_START;
+    body->nul_policy = g_strcmp0(nul, "strip") == 0     ? SMTP_NUL_STRIP
+                       : g_strcmp0(nul, "replace") == 0 ? SMTP_NUL_REPLACE
+                                                        : SMTP_NUL_REJECT;
+}
+
+/* Keeps @n bytes of message; past the limit only counts them. */
+static void
+body_put(SmtpBody *body, const guint8 *p, gsize n)
+{
+    if (n == 0)
+        return;
+    body->size += n;
+    if (body->size > body->limit) {
+        body->too_big = TRUE;
+        g_clear_pointer(&body->data, g_byte_array_unref);
+    }
+    if (body->data != NULL)
+        g_byte_array_append(body->data, p, n);
+}
+
+static void
+body_nul(SmtpBody *body)
+{
+    static const guint8 nul = 0, space = ' ';
+
+    body->nul = TRUE;
+    if (body->nul_policy == SMTP_NUL_REPLACE)
+        body_put(body, &space, 1);
+    else if (body->nul_policy == SMTP_NUL_REJECT)
+        body_put(body, &nul, 1); /* counted; the message is refused at the end */
+}
+
+/* Scans DATA bytes; returns how many belong to the message (the final
+ * CRLF.CRLF included) and sets *ended when it was found. */
+static gsize
+scan_data(SmtpBody *body, const guint8 *data, gsize len, gboolean *ended)
+{
+    gsize i = 0;
+
+    *ended = FALSE;
+    while (i < len) {
+        guint8 c = data[i];
+
+        switch (body->scan) {
+        case SCAN_LINE_START:
+            if (c == '.') {
+                body->scan = SCAN_DOT;
+                i++;
+            } else {
+                body->scan = SCAN_MID;
+            }
+            break;
+        case SCAN_DOT:
+            if (c == '\r') {
+                body->scan = SCAN_DOT_CR;
+                i++;
+            } else {
+                /* RFC 5321 §4.5.2: the leading dot was added by the client. */
+                body->scan = SCAN_MID;
+            }
+            break;
+        case SCAN_DOT_CR:
+            if (c == '\n') {
+                *ended = TRUE;
+                return i + 1;
+            }
+            /* "." CR and something else: the CR is bare. */
+            body->bare_cr = TRUE;
+            body_put(body, (const guint8 *)"\r", 1);
+            body->scan = SCAN_MID;
+            break;
+        case SCAN_CR:
+            if (c == '\n') {
+                body_put(body, (const guint8 *)"\r\n", 2);
+                body->scan = SCAN_LINE_START;
+                i++;
+            } else {
+                body->bare_cr = TRUE;
+                body_put(body, (const guint8 *)"\r", 1);
+                body->scan = SCAN_MID;
+            }
+            break;
+        case SCAN_MID:
+        default: {
+            gsize start = i;
+            while (i < len && data[i] != '\r' && data[i] != '\n' && data[i] != '\0')
+                i++;
+            body_put(body, data + start, i - start);
+            if (i == len)
+                break;
+            if (data[i] == '\r') {
+                body->scan = SCAN_CR;
+            } else if (data[i] == '\n') {
+                /* A bare LF does not start a line: no dot after it is
+                 * unstuffed or ends the data. */
+                body->bare_lf = TRUE;
+                body_put(body, (const guint8 *)"\n", 1);
+            } else {
+                body_nul(body);
+            }
+            i++;
+            break;
+        }
+        }
+    }
+    return len;
+}
+
+static gsize
+data_bytes(PrConnection *conn, gpointer session, const guint8 *data, gsize len,
+           PrCommandResult *result)
+{
+    SmtpSession *s = session;
+    gboolean ended = FALSE;
+    gsize used = scan_data(&s->body, data, len, &ended);
+
+    if (ended) {
+        pr_connection_set_raw_handler(conn, NULL);
+        *result = smtp_message_complete(conn, s);
+    }
+    return used;
+}
+
+PrCommandResult
+smtp_cmd_data(PrConnection *conn, gpointer session, const char *args)
+{
+    SmtpSession *s = session;
+
+    if (s->rcpts == NULL || s->rcpts->len == 0) {
+        /* RFC 2920 §3.1: after refused recipients, DATA is refused too. */
+        pr_connection_reply(conn, "554 5.5.1 No valid recipients");
+        return PR_COMMAND_DONE;
+    }
+    body_start(conn, &s->body);
+    pr_connection_set_raw_handler(conn, data_bytes);
+    pr_connection_reply(conn, "354 End data with <CR><LF>.<CR><LF>");
+    return PR_COMMAND_DONE;
+}
+
+/* ---- BDAT ---- */
+
+/* Keeps chunk bytes as they are (BDAT data is not dot-stuffed) and notes
+ * bare CR, bare LF and NUL, also across chunk boundaries. */
+static void
+chunk_put(SmtpBody *body, const guint8 *data, gsize len)
+{
+    gsize start = 0;
+
+    for (gsize i = 0; i < len; i++) {
+        guint8 c = data[i];
+        if (body->last_was_cr && c != '\n')
+            body->bare_cr = TRUE;
+        if (c == '\n' && !body->last_was_cr)
+            body->bare_lf = TRUE;
+        body->last_was_cr = c == '\r';
+        if (c == '\0') {
+            body_put(body, data + start, i - start);
+            body_nul(body);
+            start = i + 1;
+        }
+    }
+    body_put(body, data + start, len - start);
+}
+
+/* The chunk has been read in full. */
+static PrCommandResult
+chunk_done(PrConnection *conn, SmtpSession *s)
+{
+    SmtpBody *body = &s->body;
+
+    if (body->chunk_discard) {
+        pr_connection_reply(conn, body->chunk_error);
+        g_clear_pointer(&body->chunk_error, g_free);
+        body->chunk_discard = FALSE;
+        return PR_COMMAND_DONE;
+    }
+    if (body->too_big) {
+        /* RFC 3030 §3: the transaction has failed; later chunks of it are
+         * read and refused (the session is back outside a transaction). */
+        pr_connection_reply(conn, "552 5.2.3 Message too large - contact your administrator");
+        smtp_transaction_reset(conn, s);
+        return PR_COMMAND_DONE;
+    }
+    if (!body->chunk_last) {
+        pr_connection_replyf(conn, "250 2.0.0 %" G_GINT64_FORMAT " octets received", body->size);
+        return PR_COMMAND_DONE;
+    }
+    return smtp_message_complete(conn, s);
+}
+
+static gsize
+bdat_bytes(PrConnection *conn, gpointer session, const guint8 *data, gsize len,
+           PrCommandResult *result)
+{
+    SmtpSession *s = session;
+    SmtpBody *body = &s->body;
+    gsize take = (gsize)MIN((gint64)len, body->chunk_left);
+
+    if (!body->chunk_discard)
+        chunk_put(body, data, take);
+    body->chunk_left -= take;
+    if (body->chunk_left == 0) {
+        pr_connection_set_raw_handler(conn, NULL);
+        *result = chunk_done(conn, s);
+    }
+    return take;
+}
+
+PrCommandResult
+smtp_cmd_bdat(PrConnection *conn, gpointer session, const char *args)
+{
+    SmtpSession *s = session;
+    SmtpBody *body = &s->body;
+    guint32 state = pr_connection_get_state(conn);
+    gint64 size = 0;
+    gboolean last = FALSE;
+
+    if (!smtp_parse_bdat(args, &size, &last)) {
+        /* Without a size the chunk cannot be told from commands: the only
+         * safe thing is to stop reading. */
+        pr_connection_reply(conn, "501 5.5.4 Syntax: BDAT size [LAST], closing connection");
+        return PR_COMMAND_CLOSE;
+    }
+    if (state == SMTP_STATE_RCPT) {
+        body_start(conn, body);
+        s->bdat = TRUE;
+        pr_connection_set_state(conn, SMTP_STATE_BDAT);
+    }
+    body->chunk_left = size;
+    body->chunk_last = last;
+    body->chunk_discard = FALSE;
+    if (state == SMTP_STATE_MAIL) {
+        body->chunk_discard = TRUE;
+        body->chunk_error = g_strdup("554 5.5.1 No valid recipients");
+    } else if (state != SMTP_STATE_RCPT && state != SMTP_STATE_BDAT) {
+        body->chunk_discard = TRUE;
+        body->chunk_error = g_strdup("503 5.5.1 Bad sequence of commands");
+    }
+    if (size == 0)
+        return chunk_done(conn, s);
+    pr_connection_set_raw_handler(conn, bdat_bytes);
+    return PR_COMMAND_DONE;
+}
