@@ -37,10 +37,10 @@ CFG
         --template "$DEMO/cert.cfg" --outfile "$DEMO/cert.pem" 2>/dev/null
 fi
 
-# The module to run, straight from the build tree, where its RUNPATH finds
-# the SDK library (an installed server has both in the system's directories).
-MODULES="pop3"
-MODULE_DIR="$BUILD/modules/pop3"
+# The modules run straight from the build tree (build/modules/ holds them
+# side by side, finding the SDK library of the same build).
+MODULES="pop3;smtp"
+MODULE_DIR="$BUILD/modules"
 SERVICES=$(
     cat <<CFG
 [delivery]
@@ -49,6 +49,15 @@ local_domains=localhost;example.com
 
 [pop3]
 listen=127.0.0.1:1110;127.0.0.1:1995/tls
+
+[smtp]
+listen=127.0.0.1:2525
+
+[submission]
+listen=127.0.0.1:2587
+
+[smtps]
+listen=127.0.0.1:2465/tls
 CFG
 )
 
@@ -104,8 +113,15 @@ Postroom demo: config $CONFIG, data in $DEMO/data, user demo / password demo.
     curl -s pop3://demo:demo@127.0.0.1:1110/1
     curl -sk pop3s://demo:demo@127.0.0.1:1995/
     python3 -c "import poplib; p=poplib.POP3('127.0.0.1',1110); p.user('demo'); p.pass_('demo'); print(p.stat())"
+  SMTP on 127.0.0.1:2525 (incoming mail), 127.0.0.1:2587 (submission: STARTTLS,
+  then AUTH as demo/demo) and 127.0.0.1:2465 (implicit TLS, AUTH). Try:
+    swaks --server 127.0.0.1:2525 --to info@example.com
+    swaks --server 127.0.0.1:2587 --tls --auth-user demo \\
+        --auth-password demo --from demo@localhost --to demo@localhost
   Mail for demo@localhost, demo@example.com and info@example.com lands in the demo mailbox:
     echo hello | $CTL --config $CONFIG deliver info@example.com
+  Mail to other domains waits in the queue ($CTL --config $CONFIG queue list):
+  the sender module is not enabled in the demo, so nothing leaves this machine.
 
 Starting postroomd in the foreground; stop it with Ctrl-C.
 
