@@ -612,6 +612,10 @@ read_ready(gpointer data)
         process_lines(conn);
         if (round == 15 && conn->watch != NULL && conn->tls)
             start_reading(conn); /* the TLS layer may hold more than the socket shows */
+        /* A plain socket that gave less than asked for is empty now: skip
+         * the recv() that would fail (and the GError GIO builds for it). */
+        if (!conn->tls && (gsize)n < avail)
+            break;
         /* A plain socket that gave less than asked for is empty: another
          * read would only fail with EAGAIN (and a GError), once per
          * command. The poller is level-triggered and reports new input. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +21,13 @@
 #define HEARTBEAT_SECONDS 60
 #define CHUNK_SIZE        (256 * 1024)
 
+/* Read-ahead of whole messages downloaded in order (see "reading ahead"):
+ * the wire forms held or being read for one mailbox, the largest message
+ * read that way, and the most messages in one batch. */
+#define AHEAD_BYTES       (256 * 1024)
+#define AHEAD_MAX_MESSAGE (64 * 1024)
+#define AHEAD_MAX_BATCH   64
+
 struct _PrMailbox {
     gatomicrefcount ref;
     PrHost *host;
@@ -30,6 +38,16 @@ struct _PrMailbox {
     char **uidls;
     char *spool_dir;
     guint heartbeat_id;
+
+    /* Read-ahead, touched on the main thread only. */
+    GBytes **ahead;               /* wire form by index, or NULL */
+    gsize ahead_bytes;            /* held in ahead[] or being read */
+    guint ahead_low;              /* no index below this one is held */
+    guint ahead_next;             /* first index neither held nor being read */
+    guint seq_next;               /* the index that continues an in-order download */
+    guint batch_start, batch_end; /* the batch being read (empty when equal) */
+    gsize batch_planned;          /* its share of ahead_bytes until it arrives */
+    GQueue waiters;               /* GTask of readers waiting for the batch */
 };
 
 static guint holder_serial;
@@ -46,6 +64,11 @@ mailbox_unref(PrMailbox *mailbox)
 {
     if (!g_atomic_ref_count_dec(&mailbox->ref))
         return;
+    if (mailbox->ahead != NULL) {
+        for (guint i = 0; i < mailbox->items->len; i++)
+            g_clear_pointer(&mailbox->ahead[i], g_bytes_unref);
+        g_free(mailbox->ahead);
+    }
     g_free(mailbox->holder);
     g_array_unref(mailbox->items);
     g_strfreev(mailbox->uidls);
@@ -315,6 +338,7 @@ pr_mailbox_get_uidl(PrMailbox *mailbox, guint index)
 
 struct _PrMessageReader {
     PrMailbox *mailbox;
+    guint index;
     char *path;
     char *prefix; /* per-mailbox header lines, sent first */
     PrMessageFormat format;
@@ -323,7 +347,9 @@ struct _PrMessageReader {
     gsize remaining; /* octets of the file not read yet */
     gsize line_len;  /* octets of the current line so far */
     gboolean prefix_done, line_start, in_body, finished;
-    gboolean pending; /* a chunk is being read */
+    gboolean pending;  /* a chunk is being read */
+    gboolean looked;   /* the read-ahead has seen this reader */
+    gboolean in_order; /* ... and found it continuing a download */
 };
 
 PrMessageReader *
@@ -334,6 +360,7 @@ pr_mailbox_read_message(PrMailbox *mailbox, guint index, PrMessageFormat format,
 
     PrMessageReader *r = g_new0(PrMessageReader, 1);
     r->mailbox = mailbox_ref(mailbox);
+    r->index = index;
     r->path = g_build_filename(mailbox->spool_dir, item->spool_path, NULL);
     r->prefix = g_strdup(item->prefix);
     r->format = format;
@@ -357,6 +384,32 @@ pr_message_reader_free(PrMessageReader *reader)
     g_free(reader);
 }
 
+/* The whole message (RETR): lines are not counted, so the only work is
+ * stuffing, done between line feeds found with memchr and copied in runs
+ * rather than line by line. */
+static void
+transform_all(PrMessageReader *r, const char *in, gsize len, GByteArray *out)
+{
+    const char *end = in + len, *run = in, *p = in, *lf;
+
+    if (len == 0)
+        return;
+    if (r->format == PR_MESSAGE_DOT_STUFFED) {
+        if (r->line_start && *in == '.')
+            g_byte_array_append(out, (const guint8 *)".", 1); /* RFC 1939 §3 */
+        while ((lf = memchr(p, '\n', end - p)) != NULL && lf + 1 < end) {
+            p = lf + 1;
+            if (*p == '.') {
+                g_byte_array_append(out, (const guint8 *)run, p - run);
+                g_byte_array_append(out, (const guint8 *)".", 1);
+                run = p;
+            }
+        }
+    }
+    g_byte_array_append(out, (const guint8 *)run, end - run);
+    r->line_start = end[-1] == '\n';
+}
+
 /* Copies @in to @out in the wire form, a line at a time, stopping after the
  * allowed body lines. Messages are stored with CRLF line ends, so the empty
  * line that ends the header is exactly two octets long, wherever chunks
@@ -365,6 +418,11 @@ static gboolean
 transform(PrMessageReader *r, const char *in, gsize len, GByteArray *out)
 {
     gsize i = 0;
+
+    if (r->body_lines < 0) {
+        transform_all(r, in, len, out);
+        return TRUE;
+    }
     while (i < len) {
         if (r->line_start) {
             if (r->in_body && r->body_lines >= 0 && r->body_lines-- == 0)
@@ -383,6 +441,19 @@ transform(PrMessageReader *r, const char *in, gsize len, GByteArray *out)
             r->in_body = TRUE;
     }
     return TRUE;
+}
+
+/* Ends the wire form once the message (or the TOP cut) is complete. */
+static void
+transform_end(PrMessageReader *r, GByteArray *out)
+{
+    r->finished = TRUE;
+    if (r->format == PR_MESSAGE_DOT_STUFFED) {
+        /* Spool files end with CRLF; a TOP cut does too. */
+        if (!r->line_start)
+            g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+        g_byte_array_append(out, (const guint8 *)".\r\n", 3);
+    }
 }
 
 static gboolean
@@ -447,17 +518,247 @@ read_chunk(GTask *task, gpointer source, gpointer data, GCancellable *cancellabl
         r->remaining = (gsize)n < want ? 0 : r->remaining - n;
         more = transform(r, buf, n, out);
     }
-    if (!more || r->remaining == 0) {
-        r->finished = TRUE;
-        if (r->format == PR_MESSAGE_DOT_STUFFED) {
-            /* Spool files end with CRLF; a TOP cut does too. */
-            if (!r->line_start)
-                g_byte_array_append(out, (const guint8 *)"\r\n", 2);
-            g_byte_array_append(out, (const guint8 *)".\r\n", 3);
-        }
-    }
+    if (!more || r->remaining == 0)
+        transform_end(r, out);
     g_task_return_pointer(task, g_byte_array_free_to_bytes(g_steal_pointer(&out)),
                           (GDestroyNotify)g_bytes_unref);
+}
+
+/* ---- reading ahead ----
+ *
+ * POP3 clients download a mailbox in order, one RETR after the other. Read
+ * one at a time, each message costs a trip to a worker thread and back:
+ * two thread wake-ups and a main-loop turn, several times the cost of the
+ * reading itself, and the main loop waits meanwhile. So when a whole
+ * message is asked for in order, the worker reads a batch of the messages
+ * that follow, already in their wire form, and the next RETRs are
+ * answered from memory at once (pr_message_reader_try_next()), pipelined
+ * ones in the same write. A new batch is read while half the last one is
+ * still unsent, so the main loop rarely waits at all. What is held is
+ * bounded per mailbox (AHEAD_BYTES) and dropped as the client moves past
+ * it; large messages and TOP are streamed as before. Spool files never
+ * change, so a copy read ahead cannot go stale. */
+
+typedef struct {
+    PrMailbox *mailbox;
+    guint start, end;
+    GBytes **wire; /* by index - start; NULL where the file could not be read */
+} AheadBatch;
+
+static void
+ahead_batch_free(gpointer p)
+{
+    AheadBatch *b = p;
+    for (guint i = 0; i < b->end - b->start; i++)
+        g_clear_pointer(&b->wire[i], g_bytes_unref);
+    g_free(b->wire);
+    mailbox_unref(b->mailbox);
+    g_free(b);
+}
+
+/* The wire form of a whole message of @size octets (prefix included), or
+ * NULL: a reader that finds nothing reads the file itself and reports the
+ * error. The size is known, so one read() asking for an octet more both
+ * reads the file and shows that it ends there (a regular file reads short
+ * only at its end; anything unexpected goes the careful way). */
+static GBytes *
+read_whole(const char *path, const char *prefix, gsize size)
+{
+    PrMessageReader r = { .format = PR_MESSAGE_DOT_STUFFED, .body_lines = -1, .line_start = TRUE };
+    gsize prefix_len = strlen(prefix);
+    int fd;
+
+    if (size < prefix_len || size > AHEAD_MAX_MESSAGE)
+        return NULL;
+    size -= prefix_len;
+    fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    g_autofree char *buf = g_malloc(size + 1);
+    gssize n;
+    do
+        n = read(fd, buf, size + 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 0 || (gsize)n != size)
+        return NULL;
+    GByteArray *out = g_byte_array_sized_new(prefix_len + size + size / 32 + 8);
+    transform_all(&r, prefix, prefix_len, out);
+    transform_all(&r, buf, size, out);
+    transform_end(&r, out);
+    return g_byte_array_free_to_bytes(out);
+}
+
+static void
+ahead_read(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    AheadBatch *b = data;
+
+    /* The items and the spool path never change once the mailbox is open. */
+    for (guint i = b->start; i < b->end; i++) {
+        StoreMailItem *item = &g_array_index(b->mailbox->items, StoreMailItem, i);
+        g_autofree char *path = g_build_filename(b->mailbox->spool_dir, item->spool_path, NULL);
+        b->wire[i - b->start] = read_whole(path, item->prefix, item->size);
+    }
+    g_task_return_boolean(task, TRUE);
+}
+
+static void ahead_done(GObject *source, GAsyncResult *result, gpointer data);
+
+/* Starts reading the batch that begins at @from. Returns FALSE if there is
+ * nothing to read (the next message is too large, or the budget is spent). */
+static gboolean
+ahead_start(PrMailbox *m, guint from)
+{
+    guint end = from;
+    gsize bytes = 0;
+
+    g_return_val_if_fail(m->batch_start == m->batch_end, FALSE);
+    while (end < m->items->len && end - from < AHEAD_MAX_BATCH) {
+        gint64 size = g_array_index(m->items, StoreMailItem, end).size;
+        if (size > AHEAD_MAX_MESSAGE || m->ahead_bytes + bytes + size > AHEAD_BYTES)
+            break;
+        bytes += size;
+        end++;
+    }
+    if (end == from)
+        return FALSE;
+
+    AheadBatch *b = g_new0(AheadBatch, 1);
+    b->mailbox = mailbox_ref(m);
+    b->start = from;
+    b->end = end;
+    b->wire = g_new0(GBytes *, end - from);
+    m->batch_start = from;
+    m->batch_end = end;
+    m->batch_planned = bytes;
+    m->ahead_bytes += bytes;
+    m->ahead_next = end;
+
+    GTask *task = g_task_new(NULL, NULL, ahead_done, NULL);
+    g_task_set_source_tag(task, ahead_start);
+    g_task_set_task_data(task, b, ahead_batch_free);
+    /* Short reads of local files, like read_chunk(). */
+    g_task_run_in_thread(task, ahead_read);
+    g_object_unref(task);
+    return TRUE;
+}
+
+/* Forgets what is held below @low: the client has moved past it. */
+static void
+ahead_drop_below(PrMailbox *m, guint low)
+{
+    for (guint i = m->ahead_low; i < low && i < m->ahead_next; i++) {
+        if (m->ahead[i] != NULL) {
+            m->ahead_bytes -= g_bytes_get_size(m->ahead[i]);
+            g_clear_pointer(&m->ahead[i], g_bytes_unref);
+        }
+    }
+    m->ahead_low = MAX(m->ahead_low, low);
+}
+
+/* Hands over message @i if it is held, and keeps the read-ahead going. */
+static GBytes *
+ahead_take(PrMailbox *m, guint i)
+{
+    GBytes *wire;
+
+    if (m->ahead == NULL || m->ahead[i] == NULL)
+        return NULL;
+    wire = g_steal_pointer(&m->ahead[i]);
+    m->ahead_bytes -= g_bytes_get_size(wire);
+    ahead_drop_below(m, i + 1);
+    if (m->batch_start == m->batch_end && m->ahead_bytes < AHEAD_BYTES / 2)
+        ahead_start(m, MAX(m->ahead_next, i + 1));
+    return wire;
+}
+
+static void
+ahead_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    AheadBatch *b = g_task_get_task_data(G_TASK(result));
+    PrMailbox *m = b->mailbox;
+    GTask *waiter;
+
+    m->ahead_bytes -= m->batch_planned;
+    m->batch_planned = 0;
+    m->batch_start = m->batch_end = 0;
+    for (guint i = b->start; i < b->end; i++) {
+        GBytes **wire = &b->wire[i - b->start];
+        /* Not what the client has moved past meanwhile. */
+        if (*wire != NULL && i >= m->ahead_low && i < m->ahead_next && m->ahead[i] == NULL) {
+            m->ahead_bytes += g_bytes_get_size(*wire);
+            m->ahead[i] = g_steal_pointer(wire);
+        }
+    }
+    while ((waiter = g_queue_pop_head(&m->waiters)) != NULL) {
+        PrMessageReader *r = g_task_get_task_data(waiter);
+        GBytes *wire = ahead_take(m, r->index);
+
+        if (wire != NULL) {
+            r->prefix_done = TRUE;
+            r->finished = TRUE;
+            g_task_return_pointer(waiter, wire, (GDestroyNotify)g_bytes_unref);
+        } else {
+            /* Unreadable: the reader's own read says why. */
+            g_task_run_in_thread(waiter, read_chunk);
+        }
+        g_object_unref(waiter);
+    }
+}
+
+/* Looks for @r's message among those read ahead. Returns it if held; sets
+ * @wait if it is being read (then the reader joins the waiters). A whole
+ * message asked for in order that is neither starts the next batch. */
+static GBytes *
+ahead_lookup(PrMessageReader *r, gboolean *wait)
+{
+    PrMailbox *m = r->mailbox;
+    guint i = r->index;
+
+    *wait = FALSE;
+    if (r->format != PR_MESSAGE_DOT_STUFFED || r->body_lines >= 0 || r->prefix_done || r->finished)
+        return NULL;
+    if (!r->looked) {
+        r->looked = TRUE;
+        /* In order: the message after the last one, or one of those read
+         * ahead (the client skips the ones it deleted). */
+        r->in_order = i == m->seq_next || (i >= m->ahead_low && i < m->ahead_next);
+        m->seq_next = i + 1;
+    }
+    if (!r->in_order || g_array_index(m->items, StoreMailItem, i).size > AHEAD_MAX_MESSAGE)
+        return NULL;
+    if (m->ahead == NULL)
+        m->ahead = g_new0(GBytes *, m->items->len);
+    if (m->ahead[i] != NULL)
+        return ahead_take(m, i);
+    if (i >= m->batch_start && i < m->batch_end) {
+        *wait = TRUE;
+        return NULL;
+    }
+    if (m->batch_start != m->batch_end)
+        return NULL; /* one batch at a time: read this one alone */
+    /* The client went elsewhere: start again from here. */
+    ahead_drop_below(m, m->ahead_next);
+    m->ahead_low = m->ahead_next = i;
+    *wait = ahead_start(m, i);
+    return NULL;
+}
+
+GBytes *
+pr_message_reader_try_next(PrMessageReader *reader, gboolean *last)
+{
+    g_return_val_if_fail(reader != NULL && !reader->pending, NULL);
+    gboolean wait;
+    GBytes *wire = ahead_lookup(reader, &wait);
+
+    if (wire != NULL) {
+        reader->prefix_done = TRUE;
+        reader->finished = TRUE;
+    }
+    if (last != NULL)
+        *last = wire != NULL;
+    return wire;
 }
 
 void
@@ -473,8 +774,19 @@ pr_message_reader_next_async(PrMessageReader *reader, GCancellable *cancellable,
         reader->pending = FALSE;
         g_task_return_pointer(task, g_bytes_new(NULL, 0), (GDestroyNotify)g_bytes_unref);
     } else {
-        /* Short reads of local files: the shared GIO pool suits them. */
-        g_task_run_in_thread(task, read_chunk);
+        gboolean wait;
+        GBytes *wire = ahead_lookup(reader, &wait);
+
+        if (wire != NULL) {
+            reader->prefix_done = TRUE;
+            reader->finished = TRUE;
+            g_task_return_pointer(task, wire, (GDestroyNotify)g_bytes_unref);
+        } else if (wait) {
+            g_queue_push_tail(&reader->mailbox->waiters, g_object_ref(task));
+        } else {
+            /* Short reads of local files: the shared GIO pool suits them. */
+            g_task_run_in_thread(task, read_chunk);
+        }
     }
     g_object_unref(task);
 }

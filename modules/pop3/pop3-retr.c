@@ -3,7 +3,9 @@
 /* RETR and TOP: the store reads the message in dot-stuffed chunks on a
  * worker thread and the main loop only writes them, waiting for the client
  * to drain its output before producing more, so one large message costs at
- * most two chunks of memory however slow the client is. */
+ * most two chunks of memory however slow the client is. During a download
+ * in order the mailbox has usually read the next message ahead already,
+ * and RETR answers it at once. */
 
 #include "postroom-config.h"
 
@@ -105,6 +107,28 @@ stream_message(PrConnection *conn, Pop3Session *s, guint index, int body_lines)
     else
         s->header = g_strdup("+OK Top of message follows\r\n");
     s->reader = pr_mailbox_read_message(s->mailbox, index, PR_MESSAGE_DOT_STUFFED, body_lines);
+    /* A message the mailbox has read ahead is answered now, and pipelined
+     * RETRs that follow go out in the same write. Not while much output
+     * waits: then the streaming path below waits for the client. */
+    if (pr_connection_get_output_pending(conn) <= POP3_OUTPUT_HIGH_WATER) {
+        gboolean last = FALSE;
+        g_autoptr(GBytes) chunk = pr_message_reader_try_next(s->reader, &last);
+
+        if (chunk != NULL) {
+            gsize len = 0;
+            const char *data = g_bytes_get_data(chunk, &len);
+
+            /* Both land in the output buffer and leave in one write: the
+             * handler runs inside the connection's dispatch. */
+            pr_connection_write(conn, s->header, strlen(s->header));
+            pr_connection_write(conn, data, len);
+            g_clear_pointer(&s->header, g_free);
+            if (last) {
+                g_clear_pointer(&s->reader, pr_message_reader_free);
+                return PR_COMMAND_DONE;
+            }
+        }
+    }
     pop3_session_op_begin(s);
     read_next(conn, s);
     return PR_COMMAND_ASYNC;

@@ -183,6 +183,26 @@ GBytes *pr_message_reader_next_finish(PrMessageReader *reader, GAsyncResult *res
                                       GError **error);
 
 /**
+ * pr_message_reader_try_next:
+ * @reader: a reader
+ * @last: (out) (optional): %TRUE when a chunk is returned and it ends the
+ *   message
+ *
+ * Returns the next chunk at once if it is already in memory. A mailbox
+ * reads whole messages asked for in order ahead, on a worker thread, so
+ * during a download most messages after the first are: the caller then
+ * answers without a trip to a thread and back. When this returns %NULL,
+ * call pr_message_reader_next_async() (which waits for a read-ahead
+ * already under way rather than reading twice).
+ *
+ * Returns: (transfer full) (nullable): the next chunk, or %NULL
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+GBytes *pr_message_reader_try_next(PrMessageReader *reader, gboolean *last);
+
+/**
  * pr_message_reader_free:
  * @reader: (nullable): a reader
  *

@@ -356,6 +356,109 @@ class Mailbox(Pop3TestCase):
         c.cmd("QUIT")
 
 
+class ReadAhead(Pop3TestCase):
+    """Downloads in order are answered from messages the mailbox read ahead
+    in batches: every way through them (pipelined, one by one, skipping
+    deleted messages, jumping back and forth, TOP in between, a message too
+    large to be read ahead, an unreadable file) returns the same bytes."""
+
+    users = {"carol": PASSWORD}
+    COUNT = 100
+    LARGE = 41  # 1-based: a message too large to be read ahead
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.messages = []
+        for i in range(1, cls.COUNT + 1):
+            if i == cls.LARGE:
+                body = big_body(200 * 1024)
+            elif i % 7 == 0:
+                body = DOTS_BODY * (1 + i % 5)
+            elif i % 11 == 0:
+                body = EIGHT_BIT_BODY
+            elif i % 13 == 0:
+                body = b"no newline at the end"
+            elif i % 17 == 0:
+                body = b".\n"
+            else:
+                body = big_body(500 + (i * 997) % 7000)
+            m = make_message("ahead-%d" % i, body)
+            cls.messages.append(m)
+            cls.server.deliver("carol", m)
+
+    def expected(self, n):
+        m = crlf(self.messages[n - 1])
+        return m if m.endswith(b"\r\n") else m + b"\r\n"
+
+    def check(self, c, n, sizes):
+        status = c.readline()
+        self.assertEqual(status, "+OK %d octets" % sizes[n], "RETR %d" % n)
+        data = pop3test.unstuff(c.read_body())
+        self.assertEqual(len(data), sizes[n], "message %d" % n)
+        self.assertTrue(data.endswith(self.expected(n)), "message %d" % n)
+        self.assertEqual(message_tag(data), "ahead-%d" % n)
+
+    def session(self):
+        c = self.connect()
+        self.assertTrue(c.login("carol", PASSWORD).startswith("+OK"))
+        status, listing = c.multiline("LIST")
+        self.assertTrue(status.startswith("+OK %d messages" % self.COUNT), status)
+        return c, {int(a): int(b) for a, b in (line.split() for line in listing)}
+
+    def test_pipelined_in_order(self):
+        c, sizes = self.session()
+        for first in range(1, self.COUNT + 1, 16):
+            batch = range(first, min(first + 16, self.COUNT + 1))
+            c.send("".join("RETR %d\r\n" % n for n in batch))
+            for n in batch:
+                self.check(c, n, sizes)
+        self.assertTrue(c.cmd("QUIT").startswith("+OK"))
+
+    def test_one_by_one_with_skips_jumps_and_top(self):
+        c, sizes = self.session()
+        for n in (3, 4):
+            self.assertTrue(c.cmd("DELE %d" % n).startswith("+OK"))
+        order = [1, 2, 5, 6, 9, 9, 2, 30, 31, 32, 39, 40, 41, 42, 43, 80, 81, 60, 61, 62, 99, 100,
+                 10, 11]
+        for n in order:
+            c.send("RETR %d\r\n" % n)
+            self.check(c, n, sizes)
+            if n == 61:
+                # TOP of the next message, which was read ahead whole.
+                status, top = c.retr(62, "TOP 62 1")
+                self.assertTrue(status.startswith("+OK"), status)
+                head, body = split_message(self.expected(62))
+                self.assertTrue(top.endswith(head + b"\r\n" + body.split(b"\r\n")[0] + b"\r\n"),
+                                top[-200:])
+        self.assertTrue(c.cmd("RETR 3").startswith("-ERR message 3 already deleted"))
+        self.assertTrue(c.cmd("RSET").startswith("+OK"))
+        self.assertTrue(c.cmd("QUIT").startswith("+OK"))
+
+    def test_unreadable_file_among_those_read_ahead(self):
+        if pop3test.options().store != "sqlite":
+            self.skipTest("finds the spool file through the SQLite database")
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "postroom.db"))
+        try:
+            (path,), = db.execute("SELECT spool_path FROM messages WHERE hdr_message_id LIKE ?",
+                                  ("%ahead-20@%",))
+        finally:
+            db.close()
+        path = os.path.join(self.server.data_dir, "spool", path)
+        os.rename(path, path + ".away")
+        self.addCleanup(os.rename, path + ".away", path)
+        c, sizes = self.session()
+        for n in range(15, 25):
+            c.send("RETR %d\r\n" % n)
+            if n == 20:
+                self.assertEqual(c.readline(),
+                                 "-ERR [SYS/TEMP] Cannot read the message, try again later")
+            else:
+                self.check(c, n, sizes)
+        self.assertTrue(c.cmd("QUIT").startswith("+OK"))
+
+
 class DeleteAndUidl(Pop3TestCase):
     users = {"carol": PASSWORD, "dave": PASSWORD, "quitter": PASSWORD}
     settings = {"auth": {"lockout_attempts": 99}}

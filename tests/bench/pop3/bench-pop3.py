@@ -14,6 +14,7 @@ import grp
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -114,10 +115,8 @@ class Dovecot:
             self.uid, self.gid = os.getuid(), os.getgid()
         mail = os.path.join(self.dir, "mail")
         passwd = os.path.join(self.dir, "passwd")
-        with open(passwd, "w") as f:
-            for u in users:
-                f.write("%s:{PLAIN}%s::::::\n" % (u, PASSWORD))
-        os.chmod(passwd, 0o644)
+        self.passwd = passwd
+        self.set_passwords({u: "{PLAIN}" + PASSWORD for u in users})
         # Maildir written directly, already in cur/ with the size in the name.
         stamp = int(time.time()) - 86400
         for u in users:
@@ -180,6 +179,13 @@ service imap-login {{
            mail=mail, uid=self.uid, gid=self.gid, passwd=passwd))
         os.makedirs(os.path.join(self.dir, "state"))
 
+    def set_passwords(self, schemes):
+        """@schemes: {user: "{SCHEME}secret"} for the passwd-file."""
+        with open(self.passwd, "w") as f:
+            for u, secret in sorted(schemes.items()):
+                f.write("%s:%s::::::\n" % (u, secret))
+        os.chmod(self.passwd, 0o644)
+
     def start(self, deadline):
         self.log = open(os.path.join(self.dir, "stderr"), "wb")
         self.proc = subprocess.Popen([self.binary, "-F", "-c", self.conf],
@@ -221,6 +227,20 @@ service imap-login {{
 
 
 # ---- Postroom ---------------------------------------------------------------
+
+def postroom_hashes(srv, users):
+    """The password hashes postroomctl stored, so that Dovecot can verify the
+    very same ones ({CRYPT} hands them to libcrypt, as Postroom does): a
+    login then costs both servers the same, and the comparison is about
+    serving mail, not about yescrypt against a plaintext compare."""
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(srv.data_dir, "postroom.db"),
+                         uri=True)
+    try:
+        rows = dict(db.execute("SELECT name, pwhash FROM users"))
+    finally:
+        db.close()
+    return {u: "{CRYPT}" + rows[u] for u in users}
+
 
 def fill_postroom(srv, users, messages, jobs, deadline):
     """Delivers every message to every user (one postroomctl deliver per
@@ -381,6 +401,9 @@ def main():
                     help="parallel postroomctl deliver processes while filling")
     ap.add_argument("--timeout", type=int, default=1800, help="overall time limit, seconds")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--dovecot-plain-passwords", action="store_true",
+                    help="let Dovecot compare plaintext passwords instead of verifying the "
+                    "hashes Postroom stores (cheaper logins for Dovecot; the old behaviour)")
     args = ap.parse_args()
     os.environ["POSTROOM_BUILD_ROOT"] = os.path.abspath(args.build_root)
     if args.source_root:
@@ -410,6 +433,8 @@ def main():
         srv.ctl("init")
         for u in users:
             srv.add_user(u, PASSWORD)
+        if not args.dovecot_plain_passwords:
+            dovecot.set_passwords(postroom_hashes(srv, users))
         t0 = time.monotonic()
         fill_postroom(srv, users, messages, args.deliver_jobs, deadline)
         log("postroom filled in %.1f s" % (time.monotonic() - t0))
