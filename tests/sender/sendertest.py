@@ -45,21 +45,9 @@ FAST = {
 
 
 def module_dir():
-    """A directory with copies of pop3.so and sender.so: the server loads
-    modules from one directory, and the build puts each in its own."""
-    global _module_dir
-    if _module_dir is None:
-        _module_dir = tempfile.mkdtemp(prefix="postroom-sender-modules-")
-        os.chmod(_module_dir, 0o755)
-        for name in ("pop3", "sender"):
-            src = os.path.join(paths().build_root, "modules", name, name + ".so")
-            dst = os.path.join(_module_dir, name + ".so")
-            shutil.copyfile(src, dst)
-            os.chmod(dst, 0o644)
-    return _module_dir
-
-
-_module_dir = None
+    """The build puts every module of the tree side by side in
+    build/modules/ (they find the SDK library of the same build)."""
+    return os.path.join(paths().build_root, "modules")
 
 
 def merge(base, extra):
@@ -76,12 +64,8 @@ class SenderServer(Server):
             "sender": dict(FAST),
         }
         merge(groups, settings)
-        # The copies lose the build tree's relative rpath to the SDK library.
-        sdk = os.path.join(paths().build_root, "plugin-api")
-        env = {"LD_LIBRARY_PATH": os.pathsep.join(
-            p for p in (sdk, os.environ.get("LD_LIBRARY_PATH")) if p)}
         super().__init__(settings=groups, users=users, module="pop3", module_dir=module_dir(),
-                         name=name, env=env)
+                         name=name)
 
     def deliver(self, rcpts, message, sender="alice@%s" % DOMAIN):
         if isinstance(rcpts, str):

@@ -9,6 +9,7 @@ direct delivery by MX through dnsmasq on loopback."""
 
 import os
 import signal
+import smtplib
 import time
 
 from sendertest import (
@@ -396,6 +397,44 @@ class Direct(SenderTestCase):
         self.assertIn("Status: 5.1.2", status)
         self.server.settle()
         self.assertEqual(len(self.server.mailbox("u1")), 1)
+
+
+class SmtpInSmarthostOut(SenderTestCase):
+    """The whole way through: a trusted client hands mail for a remote
+    address to the smtp module, the router queues it, and the sender relays
+    it to the smarthost. Only the MX service is served (listen=none)."""
+
+    @classmethod
+    def smtp_servers(cls):
+        return {"relay": ScriptedSMTP(name="relay.test")}
+
+    @classmethod
+    def sender_settings(cls):
+        cls.smtp_port = free_port()
+        return {
+            "modules": {"enabled": "pop3;smtp;sender"},
+            "sender": {"default_route": "smarthost1"},
+            "smarthost1": {"servers": "127.0.0.1:%d" % cls.servers["relay"].port},
+            "smtp": {"listen": "127.0.0.1:%d" % cls.smtp_port,
+                     "access": "allow 127.0.0.1 noauth"},
+            "submission": {"listen": "none"},
+            "smtps": {"listen": "none"},
+        }
+
+    def test_received_by_smtp_relayed_by_the_sender(self):
+        relay = self.servers["relay"]
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=WAIT) as client:
+            refused = client.sendmail("alice@%s" % DOMAIN, ["dave@far.test"],
+                                      message("end-to-end").replace(b"\n", b"\r\n"))
+        self.assertEqual(refused, {})
+        relay.wait(lambda s: s.delivered_to("dave@far.test"), "the relayed message")
+        self.server.wait_states("dave@far.test", ("delivered",))
+        (txn,) = relay.delivered_to("dave@far.test")
+        self.assertEqual(txn.mail_from, "alice@%s" % DOMAIN)
+        self.assertIn(b"Subject: end-to-end\r\n", txn.data)
+        # Our Received: line travels on; the local Return-Path: does not.
+        self.assertIn(b"with ESMTP", txn.data)
+        self.assertFalse(txn.data.lower().startswith(b"return-path:"))
 
 
 if __name__ == "__main__":
