@@ -48,6 +48,7 @@ struct _PrConnection {
     PrModule *line_handler_module; /* the module that installed it */
     PrRawFunc raw_handler;
     PrModule *raw_handler_module;
+    SaslState sasl;
     guint bad_commands;
     gpointer session;
     PrModule *current_module; /* owner of the command being handled */
@@ -142,6 +143,7 @@ connection_free(PrConnection *conn)
     g_clear_object(&conn->base);
     g_clear_object(&conn->cancellable);
     g_clear_pointer(&conn->reader, line_reader_free);
+    sasl_state_clear(&conn->sasl);
     g_clear_pointer(&conn->outbuf, g_byte_array_unref);
     g_clear_pointer(&conn->writing, g_bytes_unref);
     if (conn->drained_idle != NULL) {
@@ -747,6 +749,7 @@ handshake_cb(GObject *source, GAsyncResult *result, gpointer data)
             conn->state = conn->protocol->initial_state;
             conn->line_handler = NULL;
             conn->raw_handler = NULL;
+            sasl_state_clear(&conn->sasl);
             conn->suspended = FALSE;
             if (conn->protocol->tls_started != NULL)
                 conn->protocol->tls_started(conn, conn->session);
@@ -797,6 +800,12 @@ pr_connection_set_state(PrConnection *conn, guint32 state)
 {
     g_return_if_fail(conn != NULL);
     conn->state = state;
+}
+
+SaslState *
+connection_sasl_state(PrConnection *conn)
+{
+    return &conn->sasl;
 }
 
 void

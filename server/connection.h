@@ -15,3 +15,12 @@ void connection_reject(PrConnection *conn, PrHostReply reply);
 void connection_check_idle(PrConnection *conn, gint64 now);
 /* Server shutdown: PR_REPLY_SHUTDOWN to greeted sessions, then close. */
 void connection_shutdown(PrConnection *conn);
+
+/* The SASL exchange in progress (sasl-exchange.c): owned by the
+ * connection, freed when it ends or STARTTLS resets the session. */
+typedef struct {
+    PrSasl *sasl;
+    const PrSaslExchange *exchange;
+} SaslState;
+SaslState *connection_sasl_state(PrConnection *conn);
+void sasl_state_clear(SaslState *state);

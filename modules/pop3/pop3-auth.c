@@ -155,50 +155,14 @@ pop3_cmd_pass(PrConnection *conn, gpointer session, const char *args)
     return PR_COMMAND_ASYNC;
 }
 
-static PrCommandResult sasl_line(PrConnection *conn, gpointer session, const char *line, gsize len);
-
-/* Advances the exchange with @response (NULL: no initial response). */
-static PrCommandResult
-sasl_continue(PrConnection *conn, Pop3Session *s, const char *response)
-{
-    g_autofree char *challenge = NULL;
-
-    switch (pr_sasl_step(s->sasl, response, &challenge)) {
-    case PR_SASL_CONTINUE:
-        pr_connection_set_line_handler(conn, sasl_line);
-        /* RFC 5034 §4: "+" and one space, then the base64 challenge. */
-        pr_connection_replyf(conn, "+ %s", challenge != NULL ? challenge : "");
-        return PR_COMMAND_DONE;
-    case PR_SASL_DONE:
-        pr_connection_set_line_handler(conn, NULL);
-        pr_auth_verify_async(conn, pr_sasl_get_mechanism(s->sasl), pr_sasl_get_user(s->sasl),
-                             pr_sasl_get_password(s->sasl), verify_done, pr_connection_ref(conn));
-        return PR_COMMAND_ASYNC;
-    case PR_SASL_CANCELLED:
-        pr_connection_set_line_handler(conn, NULL);
-        pop3_session_forget_auth(s);
-        pr_connection_reply(conn, "-ERR Authentication cancelled");
-        return PR_COMMAND_DONE;
-    case PR_SASL_MALFORMED:
-    default:
-        pr_connection_set_line_handler(conn, NULL);
-        pop3_session_forget_auth(s);
-        pr_connection_reply(conn, "-ERR Invalid SASL response");
-        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
-    }
-}
-
-static PrCommandResult
-sasl_line(PrConnection *conn, gpointer session, const char *line, gsize len)
-{
-    Pop3Session *s = session;
-
-    if (s->sasl == NULL) {
-        pr_connection_set_line_handler(conn, NULL);
-        return PR_COMMAND_DONE;
-    }
-    return sasl_continue(conn, s, line);
-}
+/* RFC 5034 §4: "+" and one space, then the base64 challenge. */
+static const PrSaslExchange pop3_sasl = {
+    .continuation = "+ ",
+    .unknown_mechanism = "-ERR Unrecognized authentication mechanism",
+    .cancelled = "-ERR Authentication cancelled",
+    .malformed = "-ERR Invalid SASL response",
+    .verified = verify_done,
+};
 
 PrCommandResult
 pop3_cmd_auth(PrConnection *conn, gpointer session, const char *args)
@@ -216,10 +180,5 @@ pop3_cmd_auth(PrConnection *conn, gpointer session, const char *args)
     }
     parts = g_strsplit(args, " ", 2);
     pop3_session_forget_auth(s);
-    s->sasl = pr_sasl_new(parts[0]);
-    if (s->sasl == NULL) {
-        pr_connection_reply(conn, "-ERR Unrecognized authentication mechanism");
-        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
-    }
-    return sasl_continue(conn, s, parts[1]);
+    return pr_sasl_exchange_start(conn, parts[0], parts[1], &pop3_sasl);
 }

@@ -20,7 +20,6 @@ void
 pop3_session_forget_auth(Pop3Session *s)
 {
     g_clear_pointer(&s->user, g_free);
-    g_clear_pointer(&s->sasl, pr_sasl_free);
 }
 
 void

@@ -22,7 +22,6 @@ enum {
 typedef struct {
     /* AUTHORIZATION */
     char *user;          /* USER argument until PASS */
-    PrSasl *sasl;        /* AUTH exchange in progress */
     guint failed_logins; /* this session's failures, against max_failed_logins */
 
     /* TRANSACTION */

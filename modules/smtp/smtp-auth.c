@@ -42,7 +42,6 @@ verify_done(GObject *source, GAsyncResult *result, gpointer user_data)
     if (pr_connection_is_closed(conn))
         return;
     s = pr_connection_get_session(conn);
-    g_clear_pointer(&s->sasl, pr_sasl_free);
     switch (verdict) {
     case PR_AUTH_OK:
         s->auth_user = g_steal_pointer(&login);
@@ -70,50 +69,14 @@ verify_done(GObject *source, GAsyncResult *result, gpointer user_data)
         pr_connection_close(conn);
 }
 
-static PrCommandResult sasl_line(PrConnection *conn, gpointer session, const char *line, gsize len);
-
-/* Advances the exchange with @response (NULL: no initial response). */
-static PrCommandResult
-sasl_continue(PrConnection *conn, SmtpSession *s, const char *response)
-{
-    g_autofree char *challenge = NULL;
-
-    switch (pr_sasl_step(s->sasl, response, &challenge)) {
-    case PR_SASL_CONTINUE:
-        pr_connection_set_line_handler(conn, sasl_line);
-        /* RFC 4954 §4: "334", a space, and the base64 challenge. */
-        pr_connection_replyf(conn, "334 %s", challenge != NULL ? challenge : "");
-        return PR_COMMAND_DONE;
-    case PR_SASL_DONE:
-        pr_connection_set_line_handler(conn, NULL);
-        pr_auth_verify_async(conn, pr_sasl_get_mechanism(s->sasl), pr_sasl_get_user(s->sasl),
-                             pr_sasl_get_password(s->sasl), verify_done, pr_connection_ref(conn));
-        return PR_COMMAND_ASYNC;
-    case PR_SASL_CANCELLED:
-        pr_connection_set_line_handler(conn, NULL);
-        g_clear_pointer(&s->sasl, pr_sasl_free);
-        pr_connection_reply(conn, "501 5.0.0 Authentication cancelled");
-        return PR_COMMAND_DONE;
-    case PR_SASL_MALFORMED:
-    default:
-        pr_connection_set_line_handler(conn, NULL);
-        g_clear_pointer(&s->sasl, pr_sasl_free);
-        pr_connection_reply(conn, "501 5.5.2 Cannot decode the SASL response");
-        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
-    }
-}
-
-static PrCommandResult
-sasl_line(PrConnection *conn, gpointer session, const char *line, gsize len)
-{
-    SmtpSession *s = session;
-
-    if (s->sasl == NULL) {
-        pr_connection_set_line_handler(conn, NULL);
-        return PR_COMMAND_DONE;
-    }
-    return sasl_continue(conn, s, line);
-}
+/* RFC 4954 §4: "334", a space, and the base64 challenge. */
+static const PrSaslExchange smtp_sasl = {
+    .continuation = "334 ",
+    .unknown_mechanism = "504 5.5.4 Unrecognized authentication type",
+    .cancelled = "501 5.0.0 Authentication cancelled",
+    .malformed = "501 5.5.2 Cannot decode the SASL response",
+    .verified = verify_done,
+};
 
 PrCommandResult
 smtp_cmd_auth(PrConnection *conn, gpointer session, const char *args)
@@ -135,11 +98,5 @@ smtp_cmd_auth(PrConnection *conn, gpointer session, const char *args)
         return PR_COMMAND_DONE;
     }
     parts = g_strsplit(args, " ", 2);
-    g_clear_pointer(&s->sasl, pr_sasl_free);
-    s->sasl = pr_sasl_new(parts[0]);
-    if (s->sasl == NULL) {
-        pr_connection_reply(conn, "504 5.5.4 Unrecognized authentication type");
-        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
-    }
-    return sasl_continue(conn, s, parts[1]);
+    return pr_sasl_exchange_start(conn, parts[0], parts[1], &smtp_sasl);
 }

@@ -21,7 +21,6 @@ smtp_greeting(PrConnection *conn, gpointer session)
 void
 smtp_session_forget_auth(SmtpSession *s)
 {
-    g_clear_pointer(&s->sasl, pr_sasl_free);
     g_clear_pointer(&s->auth_user, g_free);
 }
 

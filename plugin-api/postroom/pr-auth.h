@@ -171,4 +171,49 @@ void pr_sasl_free(PrSasl *sasl);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PrSasl, pr_sasl_free)
 
+/**
+ * PrSaslExchange:
+ * @continuation: what precedes a base64 challenge on its line: "+ " for
+ *   POP3 (RFC 5034) and IMAP, "334 " for SMTP (RFC 4954)
+ * @unknown_mechanism: the reply to a mechanism the host does not offer
+ * @cancelled: the reply when the client cancels with "*"
+ * @malformed: the reply to a response that cannot be decoded (also counted
+ *   as a bad command)
+ * @verified: called on the main thread once the credentials were checked,
+ *   with a new reference to the connection as user data; call
+ *   pr_auth_verify_finish() there, answer, and resume the connection
+ * @reserved: must be %NULL
+ *
+ * How one protocol speaks SASL; a static table per protocol.
+ */
+typedef struct {
+    const char *continuation;
+    const char *unknown_mechanism;
+    const char *cancelled;
+    const char *malformed;
+    GAsyncReadyCallback verified;
+    gpointer reserved[4];
+} PrSaslExchange;
+
+/**
+ * pr_sasl_exchange_start:
+ * @conn: the connection
+ * @mechanism: the mechanism the client asked for
+ * @initial_response: (nullable): the initial response (RFC 4959), or %NULL
+ * @exchange: (transfer none): the protocol's replies (static)
+ *
+ * Runs a whole SASL exchange for an AUTH command: challenges, the client's
+ * continuation lines, cancelling, and finally pr_auth_verify_async() with
+ * @exchange's @verified callback. The host keeps the exchange's state (and
+ * wipes the password when done). Return its result from the command handler.
+ *
+ * Returns: what the command handler returns
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+PrCommandResult pr_sasl_exchange_start(PrConnection *conn, const char *mechanism,
+                                       const char *initial_response,
+                                       const PrSaslExchange *exchange);
+
 G_END_DECLS

@@ -23,7 +23,6 @@ enum {
 typedef struct {
     char *user;      /* USER argument, until PASS */
     char *logged_in; /* canonical account name in TRANS */
-    PrSasl *sasl;    /* AUTH exchange in progress */
     GSource *slow;   /* pending SLOW reply */
     gsize blob_left; /* BLOB bytes still to come */
     guint32 blob_sum;
@@ -33,7 +32,6 @@ static void
 tp_session_forget_auth(TpSession *session)
 {
     g_clear_pointer(&session->user, g_free);
-    g_clear_pointer(&session->sasl, pr_sasl_free);
 }
 
 static void
@@ -128,55 +126,17 @@ tp_cmd_pass(PrConnection *conn, gpointer session, const char *args)
     return PR_COMMAND_ASYNC;
 }
 
-static PrCommandResult tp_sasl_line(PrConnection *conn, gpointer session, const char *line,
-                                    gsize len);
-
-/* Advances the SASL exchange with @response (NULL: no initial response). */
-static PrCommandResult
-tp_sasl_continue(PrConnection *conn, TpSession *tp, const char *response)
-{
-    g_autofree char *challenge = NULL;
-
-    switch (pr_sasl_step(tp->sasl, response, &challenge)) {
-    case PR_SASL_CONTINUE:
-        pr_connection_set_line_handler(conn, tp_sasl_line);
-        pr_connection_replyf(conn, "+ %s", challenge != NULL ? challenge : "");
-        return PR_COMMAND_DONE;
-    case PR_SASL_DONE:
-        pr_connection_set_line_handler(conn, NULL);
-        pr_auth_verify_async(conn, pr_sasl_get_mechanism(tp->sasl), pr_sasl_get_user(tp->sasl),
-                             pr_sasl_get_password(tp->sasl), tp_auth_done, pr_connection_ref(conn));
-        return PR_COMMAND_ASYNC;
-    case PR_SASL_CANCELLED:
-        pr_connection_set_line_handler(conn, NULL);
-        g_clear_pointer(&tp->sasl, pr_sasl_free);
-        pr_connection_reply(conn, "-ERR Authentication cancelled");
-        return PR_COMMAND_DONE;
-    case PR_SASL_MALFORMED:
-    default:
-        pr_connection_set_line_handler(conn, NULL);
-        g_clear_pointer(&tp->sasl, pr_sasl_free);
-        pr_connection_reply(conn, "-ERR Malformed SASL response");
-        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
-    }
-}
-
-static PrCommandResult
-tp_sasl_line(PrConnection *conn, gpointer session, const char *line, gsize len)
-{
-    TpSession *tp = session;
-
-    if (tp->sasl == NULL) {
-        pr_connection_set_line_handler(conn, NULL);
-        return PR_COMMAND_DONE;
-    }
-    return tp_sasl_continue(conn, tp, line);
-}
+static const PrSaslExchange tp_sasl = {
+    .continuation = "+ ",
+    .unknown_mechanism = "-ERR Unsupported mechanism",
+    .cancelled = "-ERR Authentication cancelled",
+    .malformed = "-ERR Malformed SASL response",
+    .verified = tp_auth_done,
+};
 
 static PrCommandResult
 tp_cmd_auth(PrConnection *conn, gpointer session, const char *args)
 {
-    TpSession *tp = session;
     g_auto(GStrv) parts = g_strsplit(args, " ", 2);
     const char *initial = parts[0] != NULL ? parts[1] : NULL;
 
@@ -184,13 +144,7 @@ tp_cmd_auth(PrConnection *conn, gpointer session, const char *args)
         pr_connection_reply(conn, "-ERR Syntax error");
         return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
     }
-    g_clear_pointer(&tp->sasl, pr_sasl_free);
-    tp->sasl = pr_sasl_new(parts[0]);
-    if (tp->sasl == NULL) {
-        pr_connection_reply(conn, "-ERR Unsupported mechanism");
-        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
-    }
-    return tp_sasl_continue(conn, tp, initial);
+    return pr_sasl_exchange_start(conn, parts[0], initial, &tp_sasl);
 }
 
 static PrCommandResult
