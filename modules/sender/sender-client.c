@@ -210,83 +210,32 @@ read_done(GObject *source, GAsyncResult *result, gpointer data)
     parse_buffer(s);
 }
 
-static Reply
-build_reply(GPtrArray *lines)
-{
-    GString *text = g_string_new(lines->pdata[0]);
-    Reply r;
-
-    /* One line for the queue's last error and the DSN's Diagnostic-Code:
-     * the first line whole, the texts of the others after it. */
-    for (guint i = 1; i < lines->len && text->len < 1000; i++) {
-        const char *l = lines->pdata[i];
-        g_string_append_c(text, ' ');
-        g_string_append(text, strlen(l) > 4 ? l + 4 : "");
-    }
-    if (text->len > 1000)
-        g_string_truncate(text, 1000);
-    r.code = (int)g_ascii_strtoll(lines->pdata[0], NULL, 10);
-    r.text = g_string_free(text, FALSE);
-    /* "250-x" as the only line cannot happen; a text like "250" alone can. */
-    if (strlen(r.text) >= 4 && r.text[3] == '-')
-        r.text[3] = ' ';
-    return r;
-}
-
-static gboolean
-valid_reply_line(const char *line, gsize len)
-{
-    if (len < 3 || !g_ascii_isdigit(line[0]) || !g_ascii_isdigit(line[1]) ||
-        !g_ascii_isdigit(line[2]))
-        return FALSE;
-    if (line[0] < '1' || line[0] > '5')
-        return FALSE;
-    return len == 3 || line[3] == ' ' || line[3] == '-';
-}
-
 static void
 parse_buffer(SenderSession *s)
 {
-    for (;;) {
-        guint8 *nl = s->inbuf->len > 0 ? memchr(s->inbuf->data, '\n', s->inbuf->len) : NULL;
-        if (nl == NULL) {
-            if (s->inbuf->len > MAX_REPLY_LINE) {
-                io_failed(s, NULL, "reply line too long");
-                return;
-            }
-            g_input_stream_read_async(g_io_stream_get_input_stream(s->stream), s->chunk,
-                                      sizeof s->chunk, G_PRIORITY_DEFAULT, s->cancellable,
-                                      read_done, s);
-            return;
-        }
-        gsize len = (gsize)(nl - s->inbuf->data);
-        gsize consumed = len + 1;
-        if (len > 0 && s->inbuf->data[len - 1] == '\r')
-            len--;
-        char *line = g_strndup((const char *)s->inbuf->data, len);
-        g_byte_array_remove_range(s->inbuf, 0, (guint)consumed);
-        if (strlen(line) != len || !valid_reply_line(line, len) ||
-            s->lines->len >= MAX_REPLY_LINES) {
-            g_autofree char *shown = g_strescape(line, NULL);
-            g_autofree char *what = g_strdup_printf("malformed reply \"%.80s\"", shown);
-            g_free(line);
-            io_failed(s, NULL, what);
-            return;
-        }
-        g_ptr_array_add(s->lines, line);
-        if (len > 3 && line[3] == '-')
-            continue;
-        /* The handler may start the next read, which needs s->lines. */
-        g_autoptr(GPtrArray) lines = g_steal_pointer(&s->lines);
-        s->lines = g_ptr_array_new_with_free_func(g_free);
-        Reply r = build_reply(lines);
-        r.lines = lines;
-        disarm(s);
-        g_debug("%s <- %s", s->remote, r.text);
-        s->on_reply(s, &r);
-        g_free(r.text);
+    g_autofree char *error = NULL;
+
+    switch (sender_reply_take(s->inbuf, s->lines, &error)) {
+    case SENDER_REPLY_MORE:
+        g_input_stream_read_async(g_io_stream_get_input_stream(s->stream), s->chunk,
+                                  sizeof s->chunk, G_PRIORITY_DEFAULT, s->cancellable, read_done,
+                                  s);
         return;
+    case SENDER_REPLY_MALFORMED:
+        io_failed(s, NULL, error);
+        return;
+    case SENDER_REPLY_COMPLETE:
+        break;
     }
+    /* The handler may start the next read, which needs s->lines. */
+    g_autoptr(GPtrArray) lines = g_steal_pointer(&s->lines);
+    s->lines = g_ptr_array_new_with_free_func(g_free);
+    Reply r = sender_reply_build(lines);
+    r.lines = lines;
+    disarm(s);
+    g_debug("%s <- %s", s->remote, r.text);
+    s->on_reply(s, &r);
+    g_free(r.text);
 }
 
 void
@@ -493,33 +442,19 @@ connect_next(SenderSession *s)
 static void
 parse_ehlo(SenderSession *s, const GPtrArray *lines)
 {
-    for (guint i = 1; i < lines->len; i++) {
-        const char *l = lines->pdata[i];
-        if (strlen(l) < 5)
-            continue;
-        g_auto(GStrv) words = g_strsplit_set(l + 4, " =", -1);
-        const char *kw = words[0];
-        if (g_ascii_strcasecmp(kw, "PIPELINING") == 0) {
-            s->pipelining = TRUE;
-        } else if (g_ascii_strcasecmp(kw, "STARTTLS") == 0) {
-            s->starttls = TRUE;
-        } else if (g_ascii_strcasecmp(kw, "DSN") == 0) {
-            s->dsn = TRUE;
-        } else if (g_ascii_strcasecmp(kw, "8BITMIME") == 0) {
-            s->eightbit = TRUE;
-        } else if (g_ascii_strcasecmp(kw, "SMTPUTF8") == 0) {
-            s->smtputf8 = TRUE;
-        } else if (g_ascii_strcasecmp(kw, "SIZE") == 0) {
-            s->has_size = TRUE;
-            s->size_limit = words[1] != NULL ? g_ascii_strtoull(words[1], NULL, 10) : 0;
-        } else if (g_ascii_strcasecmp(kw, "AUTH") == 0) {
-            for (guint k = 1; words[k] != NULL; k++) {
-                if (g_ascii_strcasecmp(words[k], "PLAIN") == 0)
-                    s->auth_plain = TRUE;
-                else if (g_ascii_strcasecmp(words[k], "LOGIN") == 0)
-                    s->auth_login = TRUE;
-            }
-        }
+    SenderEhlo e = { 0 };
+
+    sender_ehlo_parse(lines, &e);
+    s->pipelining |= e.pipelining;
+    s->starttls |= e.starttls;
+    s->dsn |= e.dsn;
+    s->eightbit |= e.eightbit;
+    s->smtputf8 |= e.smtputf8;
+    s->auth_plain |= e.auth_plain;
+    s->auth_login |= e.auth_login;
+    if (e.has_size) {
+        s->has_size = TRUE;
+        s->size_limit = e.size_limit;
     }
 }
 

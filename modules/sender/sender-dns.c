@@ -18,7 +18,7 @@
 #include <resolv.h>
 #include <string.h>
 
-#include "sender.h"
+#include "sender-dns.h"
 
 G_DEFINE_QUARK(postroom - sender - dns - error, sender_dns_error)
 
@@ -52,12 +52,6 @@ mx_compare(gconstpointer a, gconstpointer b)
     g_variant_get((GVariant *)a, "(q&s)", &pa, NULL);
     g_variant_get((GVariant *)b, "(q&s)", &pb, NULL);
     return (gint)pa - (gint)pb;
-}
-
-static gboolean
-is_null_mx(const char *host, guint16 pref, guint count)
-{
-    return count == 1 && pref == 0 && (host[0] == '\0' || strcmp(host, ".") == 0);
 }
 
 /* ---- GResolver ------------------------------------------------------------ */
@@ -114,7 +108,7 @@ mx_done(GObject *source, GAsyncResult *result, gpointer data)
         guint16 pref;
         const char *host;
         g_variant_get(m->data, "(q&s)", &pref, &host);
-        if (is_null_mx(host, pref, count)) {
+        if (sender_dns_is_null_mx(host, pref, count)) {
             g_ptr_array_unref(targets);
             g_task_return_new_error(task, SENDER_DNS_ERROR, SENDER_DNS_ERROR_NULL_MX,
                                     "%s accepts no mail (null MX)", l->domain);
@@ -138,8 +132,12 @@ static QueryStatus
 query(res_state st, const char *name, int type, guchar *answer, int size, int *len)
 {
     *len = res_nquery(st, name, ns_c_in, type, answer, size);
-    if (*len >= 0)
+    if (*len >= 0) {
+        /* An answer that did not fit was cut to @size (with TC set), but
+         * glibc still returns its whole length: never parse past @size. */
+        *len = MIN(*len, size);
         return Q_OK;
+    }
     switch (st->res_h_errno) {
     case HOST_NOT_FOUND:
         return Q_NXDOMAIN;
@@ -158,37 +156,22 @@ add_addresses(res_state st, const char *name, int type, guint16 port, GPtrArray 
 {
     guchar answer[NS_PACKETSZ * 4];
     int len;
-    ns_msg msg;
     QueryStatus status = query(st, name, type, answer, sizeof answer, &len);
 
     if (status == Q_TEMPORARY)
         *temporary = TRUE;
-    if (status != Q_OK || ns_initparse(answer, len, &msg) < 0)
+    if (status != Q_OK)
         return;
-    for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
-        ns_rr rr;
-        g_autoptr(GInetAddress) address = NULL;
-
-        if (ns_parserr(&msg, ns_s_an, i, &rr) < 0 || (int)ns_rr_type(rr) != type)
-            continue;
-        if (type == ns_t_a && ns_rr_rdlen(rr) == 4)
-            address = g_inet_address_new_from_bytes(ns_rr_rdata(rr), G_SOCKET_FAMILY_IPV4);
-        else if (type == ns_t_aaaa && ns_rr_rdlen(rr) == 16)
-            address = g_inet_address_new_from_bytes(ns_rr_rdata(rr), G_SOCKET_FAMILY_IPV6);
-        if (address != NULL)
-            g_ptr_array_add(targets, sender_target_new(name, port, address));
-    }
+    g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func(g_object_unref);
+    sender_dns_answer_addresses(answer, len, type, addresses);
+    for (guint i = 0; i < addresses->len; i++)
+        g_ptr_array_add(targets, sender_target_new(name, port, addresses->pdata[i]));
 }
-
-typedef struct {
-    guint16 pref;
-    char name[NS_MAXDNAME];
-} MxRecord;
 
 static gint
 mx_record_compare(gconstpointer a, gconstpointer b)
 {
-    return (gint)((const MxRecord *)a)->pref - (gint)((const MxRecord *)b)->pref;
+    return (gint)((const SenderMxRecord *)a)->pref - (gint)((const SenderMxRecord *)b)->pref;
 }
 
 static void
@@ -198,9 +181,8 @@ resolve_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
     struct __res_state st;
     guchar answer[NS_PACKETSZ * 4];
     int len;
-    ns_msg msg;
     gboolean temporary = FALSE;
-    g_autoptr(GArray) mx = g_array_new(FALSE, TRUE, sizeof(MxRecord));
+    g_autoptr(GArray) mx = g_array_new(FALSE, TRUE, sizeof(SenderMxRecord));
     g_autoptr(GPtrArray) targets = targets_new();
 
     memset(&st, 0, sizeof st);
@@ -232,25 +214,12 @@ resolve_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
     case Q_NODATA:
         break; /* no MX: the domain's own addresses (RFC 5321 §5.1) */
     case Q_OK:
-        if (ns_initparse(answer, len, &msg) < 0)
-            break;
-        for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
-            ns_rr rr;
-            MxRecord rec = { 0 };
-            if (ns_parserr(&msg, ns_s_an, i, &rr) < 0 || ns_rr_type(rr) != ns_t_mx ||
-                ns_rr_rdlen(rr) < 3)
-                continue;
-            rec.pref = ns_get16(ns_rr_rdata(rr));
-            if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr) + 2, rec.name,
-                                   sizeof rec.name) < 0)
-                continue;
-            g_array_append_val(mx, rec);
-        }
+        sender_dns_answer_mx(answer, len, mx);
         break;
     }
     if (mx->len > 0) {
-        MxRecord *first = &g_array_index(mx, MxRecord, 0);
-        if (is_null_mx(first->name, first->pref, mx->len)) {
+        SenderMxRecord *first = &g_array_index(mx, SenderMxRecord, 0);
+        if (sender_dns_is_null_mx(first->name, first->pref, mx->len)) {
             res_nclose(&st);
             g_task_return_new_error(task, SENDER_DNS_ERROR, SENDER_DNS_ERROR_NULL_MX,
                                     "%s accepts no mail (null MX)", l->domain);
@@ -258,7 +227,7 @@ resolve_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
         }
         g_array_sort(mx, mx_record_compare);
         for (guint i = 0; i < mx->len && !g_cancellable_is_cancelled(cancellable); i++) {
-            const char *host = g_array_index(mx, MxRecord, i).name;
+            const char *host = g_array_index(mx, SenderMxRecord, i).name;
             add_addresses(&st, host, ns_t_a, l->port, targets, &temporary);
             add_addresses(&st, host, ns_t_aaaa, l->port, targets, &temporary);
         }

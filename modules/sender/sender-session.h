@@ -83,6 +83,26 @@ struct _SenderSession {
     gboolean final_dot;
 };
 
+/* What EHLO offers. */
+typedef struct {
+    gboolean pipelining, starttls, dsn, eightbit, smtputf8, auth_plain, auth_login;
+    gboolean has_size;
+    guint64 size_limit;
+} SenderEhlo;
+
+/* sender-reply.c: replies out of the received bytes (no I/O) */
+typedef enum {
+    SENDER_REPLY_MORE,      /* no whole reply yet: read more into the buffer */
+    SENDER_REPLY_COMPLETE,  /* the lines of one reply are in @lines */
+    SENDER_REPLY_MALFORMED, /* *error says what was wrong */
+} SenderReplyStatus;
+/* Moves lines from @inbuf to @lines until one reply is whole. */
+SenderReplyStatus sender_reply_take(GByteArray *inbuf, GPtrArray *lines, char **error);
+/* The code and one-line text of a whole reply; .lines is left NULL. */
+Reply sender_reply_build(GPtrArray *lines);
+/* Sets what the lines of an EHLO reply offer (never clears). */
+void sender_ehlo_parse(const GPtrArray *lines, SenderEhlo *ehlo);
+
 /* sender-client.c */
 SenderResult sender_reply_classify(int code);
 void sender_session_read_reply(SenderSession *s, ReplyFunc func);

@@ -2,7 +2,7 @@
 
 /* The message itself: DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030). The
  * host hands us the raw byte stream (pr_connection_set_raw_handler), and
- * we find the end ourselves.
+ * we find the end ourselves (the scanners are in smtp-scan.c).
  *
  * DATA ends only at CRLF "." CRLF. Every other spelling of a line end
  * around a dot (LF "." LF, CR "." CR, LF "." CRLF, CRLF "." LF) is message
@@ -16,25 +16,7 @@
 
 #include "postroom-config.h"
 
-#include <string.h>
-
 #include "smtp.h"
-
-enum {
-    SCAN_LINE_START, /* after CRLF, or at the very beginning */
-    SCAN_MID,        /* inside a line */
-    SCAN_CR,         /* inside a line, after CR */
-    SCAN_DOT,        /* a line that began with "." */
-    SCAN_DOT_CR,     /* a line that began with "." CR */
-};
-
-void
-smtp_body_clear(SmtpBody *body)
-{
-    g_clear_pointer(&body->data, g_byte_array_unref);
-    g_clear_pointer(&body->chunk_error, g_free);
-    memset(body, 0, sizeof(*body));
-}
 
 static void
 body_start(PrConnection *conn, SmtpBody *body)
@@ -44,113 +26,10 @@ body_start(PrConnection *conn, SmtpBody *body)
     smtp_body_clear(body);
     body->data = g_byte_array_sized_new(16 * 1024);
     body->limit = smtp_service_int(conn, "max_message_size");
-    body->scan = SCAN_LINE_START;
+    body->scan = SMTP_SCAN_LINE_START;
     body->nul_policy = g_strcmp0(nul, "strip") == 0     ? SMTP_NUL_STRIP
                        : g_strcmp0(nul, "replace") == 0 ? SMTP_NUL_REPLACE
                                                         : SMTP_NUL_REJECT;
-}
-
-/* Keeps @n bytes of message; past the limit only counts them. */
-static void
-body_put(SmtpBody *body, const guint8 *p, gsize n)
-{
-    if (n == 0)
-        return;
-    body->size += n;
-    if (body->size > body->limit) {
-        body->too_big = TRUE;
-        g_clear_pointer(&body->data, g_byte_array_unref);
-    }
-    if (body->data != NULL)
-        g_byte_array_append(body->data, p, n);
-}
-
-static void
-body_nul(SmtpBody *body)
-{
-    static const guint8 nul = 0, space = ' ';
-
-    body->nul = TRUE;
-    if (body->nul_policy == SMTP_NUL_REPLACE)
-        body_put(body, &space, 1);
-    else if (body->nul_policy == SMTP_NUL_REJECT)
-        body_put(body, &nul, 1); /* counted; the message is refused at the end */
-}
-
-/* Scans DATA bytes; returns how many belong to the message (the final
- * CRLF.CRLF included) and sets *ended when it was found. */
-static gsize
-scan_data(SmtpBody *body, const guint8 *data, gsize len, gboolean *ended)
-{
-    gsize i = 0;
-
-    *ended = FALSE;
-    while (i < len) {
-        guint8 c = data[i];
-
-        switch (body->scan) {
-        case SCAN_LINE_START:
-            if (c == '.') {
-                body->scan = SCAN_DOT;
-                i++;
-            } else {
-                body->scan = SCAN_MID;
-            }
-            break;
-        case SCAN_DOT:
-            if (c == '\r') {
-                body->scan = SCAN_DOT_CR;
-                i++;
-            } else {
-                /* RFC 5321 §4.5.2: the leading dot was added by the client. */
-                body->scan = SCAN_MID;
-            }
-            break;
-        case SCAN_DOT_CR:
-            if (c == '\n') {
-                *ended = TRUE;
-                return i + 1;
-            }
-            /* "." CR and something else: the CR is bare. */
-            body->bare_cr = TRUE;
-            body_put(body, (const guint8 *)"\r", 1);
-            body->scan = SCAN_MID;
-            break;
-        case SCAN_CR:
-            if (c == '\n') {
-                body_put(body, (const guint8 *)"\r\n", 2);
-                body->scan = SCAN_LINE_START;
-                i++;
-            } else {
-                body->bare_cr = TRUE;
-                body_put(body, (const guint8 *)"\r", 1);
-                body->scan = SCAN_MID;
-            }
-            break;
-        case SCAN_MID:
-        default: {
-            gsize start = i;
-            while (i < len && data[i] != '\r' && data[i] != '\n' && data[i] != '\0')
-                i++;
-            body_put(body, data + start, i - start);
-            if (i == len)
-                break;
-            if (data[i] == '\r') {
-                body->scan = SCAN_CR;
-            } else if (data[i] == '\n') {
-                /* A bare LF does not start a line: no dot after it is
-                 * unstuffed or ends the data. */
-                body->bare_lf = TRUE;
-                body_put(body, (const guint8 *)"\n", 1);
-            } else {
-                body_nul(body);
-            }
-            i++;
-            break;
-        }
-        }
-    }
-    return len;
 }
 
 static gsize
@@ -159,7 +38,7 @@ data_bytes(PrConnection *conn, gpointer session, const guint8 *data, gsize len,
 {
     SmtpSession *s = session;
     gboolean ended = FALSE;
-    gsize used = scan_data(&s->body, data, len, &ended);
+    gsize used = smtp_scan_data(&s->body, data, len, &ended);
 
     if (ended) {
         pr_connection_set_raw_handler(conn, NULL);
@@ -185,29 +64,6 @@ smtp_cmd_data(PrConnection *conn, gpointer session, const char *args)
 }
 
 /* ---- BDAT ---- */
-
-/* Keeps chunk bytes as they are (BDAT data is not dot-stuffed) and notes
- * bare CR, bare LF and NUL, also across chunk boundaries. */
-static void
-chunk_put(SmtpBody *body, const guint8 *data, gsize len)
-{
-    gsize start = 0;
-
-    for (gsize i = 0; i < len; i++) {
-        guint8 c = data[i];
-        if (body->last_was_cr && c != '\n')
-            body->bare_cr = TRUE;
-        if (c == '\n' && !body->last_was_cr)
-            body->bare_lf = TRUE;
-        body->last_was_cr = c == '\r';
-        if (c == '\0') {
-            body_put(body, data + start, i - start);
-            body_nul(body);
-            start = i + 1;
-        }
-    }
-    body_put(body, data + start, len - start);
-}
 
 /* The chunk has been read in full. */
 static PrCommandResult
@@ -244,7 +100,7 @@ bdat_bytes(PrConnection *conn, gpointer session, const guint8 *data, gsize len,
     gsize take = (gsize)MIN((gint64)len, body->chunk_left);
 
     if (!body->chunk_discard)
-        chunk_put(body, data, take);
+        smtp_scan_chunk(body, data, take);
     body->chunk_left -= take;
     if (body->chunk_left == 0) {
         pr_connection_set_raw_handler(conn, NULL);

@@ -82,12 +82,15 @@ valid_domain(const char *domain)
     if (len == 0 || len > 255)
         return FALSE;
     if (domain[0] == '[') {
-        /* RFC 5321 §4.1.3: the router decides whether it is ours. */
+        /* RFC 5321 §4.1.3: the router decides whether it is ours. Its
+         * dcontent would allow '"', '<' and '>' too, but no literal in use
+         * has them, and an address with them could not be written back
+         * between brackets and read the same (by us or the next hop). */
         if (domain[len - 1] != ']' || len < 3)
             return FALSE;
         for (gsize i = 1; i + 1 < len; i++) {
             guchar c = domain[i];
-            if (c < '!' || c > '~' || c == '[' || c == ']' || c == '\\')
+            if (c < '!' || c > '~' || strchr("[]\\\"<>", c) != NULL)
                 return FALSE;
         }
         return TRUE;
@@ -210,10 +213,9 @@ split_path(const char *args, const char *keyword, SmtpPath *path, char **path_ou
 
 /* Checks the text between the brackets; sets path->address. */
 static SmtpParseStatus
-check_address(SmtpPath *path, char *text, gboolean null_allowed)
+check_address(SmtpPath *path, const char *text, gboolean null_allowed)
 {
-    g_autofree char *owned = text;
-    char *address = text;
+    const char *address = text;
     const char *at;
 
     if (strlen(text) + 2 > SMTP_MAX_PATH)
@@ -222,7 +224,7 @@ check_address(SmtpPath *path, char *text, gboolean null_allowed)
         return fail(path, SMTP_PARSE_BAD_ADDRESS, "Invalid UTF-8 in address");
     /* RFC 5321 §4.1.1.3 / appendix C: accept and ignore a source route. */
     if (address[0] == '@') {
-        char *colon = strchr(address, ':');
+        const char *colon = strchr(address, ':');
         if (colon == NULL)
             return fail(path, SMTP_PARSE_BAD_ADDRESS, "Bad source route");
         address = colon + 1;
@@ -423,7 +425,7 @@ parse_params(const char *rest, const Param *table, gsize n_table, SmtpPath *path
 static SmtpParseStatus
 parse_path(const char *args, const char *keyword, gboolean is_mail, SmtpPath *path)
 {
-    char *text = NULL;
+    g_autofree char *text = NULL;
     const char *rest = NULL;
     SmtpParseStatus st;
 

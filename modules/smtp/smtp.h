@@ -50,7 +50,7 @@ typedef struct {
     gboolean bare_cr;
     gboolean nul;
     int nul_policy; /* SmtpNulPolicy */
-    /* DATA: where the end-of-data scanner is (smtp-data.c) */
+    /* DATA: where the end-of-data scanner is (SmtpScanState, smtp-scan.c) */
     int scan;
     /* BDAT: octets of the current chunk still to come, and whether the
      * previous chunk ended in CR (a CRLF split between chunks). */
@@ -60,6 +60,15 @@ typedef struct {
     char *chunk_error;      /* the reply for a discarded chunk */
     gboolean last_was_cr;
 } SmtpBody;
+
+/* Where the DATA scanner is (SmtpBody.scan). */
+typedef enum {
+    SMTP_SCAN_LINE_START, /* after CRLF, or at the very beginning */
+    SMTP_SCAN_MID,        /* inside a line */
+    SMTP_SCAN_CR,         /* inside a line, after CR */
+    SMTP_SCAN_DOT,        /* a line that began with "." */
+    SMTP_SCAN_DOT_CR,     /* a line that began with "." CR */
+} SmtpScanState;
 
 typedef enum {
     SMTP_NUL_REJECT,
@@ -72,7 +81,6 @@ typedef struct {
     char *helo;         /* the EHLO/HELO argument */
     gboolean esmtp;     /* EHLO rather than HELO */
     char *auth_user;    /* canonical account after a successful AUTH */
-    PrSasl *sasl;       /* AUTH exchange in progress */
     guint transactions; /* messages accepted, for the log */
 
     /* the transaction: from MAIL to the end of the message */
@@ -125,7 +133,14 @@ PrCommandResult smtp_cmd_rcpt(PrConnection *conn, gpointer session, const char *
 /* smtp-data.c */
 PrCommandResult smtp_cmd_data(PrConnection *conn, gpointer session, const char *args);
 PrCommandResult smtp_cmd_bdat(PrConnection *conn, gpointer session, const char *args);
+
+/* smtp-scan.c: the message's bytes as they arrive (no I/O, no connection) */
 void smtp_body_clear(SmtpBody *body);
+/* DATA: returns how many of @len bytes belong to the message (the final
+ * CRLF.CRLF included) and sets *ended when the end was found. */
+gsize smtp_scan_data(SmtpBody *body, const guint8 *data, gsize len, gboolean *ended);
+/* BDAT: keeps a chunk's bytes, noting bare CR, bare LF and NUL. */
+void smtp_scan_chunk(SmtpBody *body, const guint8 *data, gsize len);
 
 /* smtp-deliver.c: the end of a message, whether it came by DATA or BDAT */
 PrCommandResult smtp_message_complete(PrConnection *conn, SmtpSession *s);

@@ -62,6 +62,10 @@ test_mail_paths(void)
         { "FROM:<a b@b.example>", SMTP_PARSE_BAD_ADDRESS, NULL },
         { "FROM:<nodomain>", SMTP_PARSE_BAD_ADDRESS, NULL },
         { "FROM:<@x.example:>", SMTP_PARSE_BAD_ADDRESS, NULL },
+        /* Literals that could not be written back between brackets. */
+        { "FROM:a@[x>y]", SMTP_PARSE_BAD_ADDRESS, NULL },
+        { "FROM:a@[\"]", SMTP_PARSE_BAD_ADDRESS, NULL },
+        { "FROM:a@[<]", SMTP_PARSE_BAD_ADDRESS, NULL },
     };
 
     check_paths(cases, G_N_ELEMENTS(cases), TRUE);
