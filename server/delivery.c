@@ -154,7 +154,7 @@ typedef struct {
 static void
 header_summary_clear(HeaderSummary *h)
 {
-    g_ptr_array_unref(h->delivered_to);
+    g_clear_pointer(&h->delivered_to, g_ptr_array_unref);
     g_free(h->subject);
     g_free(h->from);
     g_free(h->date);
@@ -316,62 +316,119 @@ dsn_of(const DeliveryEnvelope *env, const RouterOutcome *routed, const char *add
     }
 }
 
-/* Writes @data to the spool and stores it for @mailboxes and @remote. */
-static gint64
-store_copy(StoreConn *c, const DeliverySettings *s, GBytes *data, const DeliveryEnvelope *env,
-           const RouterOutcome *routed, const HeaderSummary *h, gint64 received, const char *domain,
-           GPtrArray *mailboxes, GPtrArray *remote, GPtrArray *alerts, GError **error)
+/* ---- prepared messages ----
+ *
+ * Delivery has two halves. delivery_prepare() needs no database: it checks,
+ * routes and writes each copy to the spool with its data fsynced, so
+ * several messages can be prepared at once on several threads (the file
+ * system merges their fsyncs into shared journal commits).
+ * delivery_commit() then makes the copies' names durable (one fsync per
+ * spool bucket) and commits the rows of many messages in one transaction,
+ * so one database fsync covers them all. The durability argument is the
+ * same as for a single message: the row is the commit point, and when it
+ * commits, the file's data and name are already on disk; a crash before it
+ * leaves only files that no row names, which the spool sweep removes. */
+
+/* One stored copy of a message: a spool file and whom it is for. */
+typedef struct {
+    char *path; /* relative to the spool; removed on failure */
+    gint64 size;
+    GPtrArray *mailboxes;        /* borrowed from the outcome */
+    GPtrArray *remote;           /* borrowed from the outcome, or NULL */
+    const RouterOutcome *routed; /* for the RFC 3461 parameters, or NULL */
+    gboolean monitor;            /* a monitoring copy: failing it only warns */
+    gint64 message_id;           /* once the rows exist */
+} DeliveryCopy;
+
+struct _DeliveryJob {
+    DeliveryEnvelope env; /* strings borrowed from the caller */
+    const RouterData *dir;
+    DeliveryReport *report;
+    HeaderSummary h;
+    gint64 received;
+    DeliveryCopy copies[2]; /* the message, then the monitoring copy */
+    guint n_copies;
+    GPtrArray *alerts; /* StoreQuotaAlert*, from the commit */
+    GError *error;
+};
+
+static void
+delivery_copy_clear(const DeliverySettings *s, DeliveryCopy *copy, gboolean remove_file)
+{
+    if (remove_file && copy->path != NULL) {
+        /* Nothing refers to the file: remove it rather than leave it to the
+         * sweep. */
+        g_autofree char *full = g_build_filename(s->spool_dir, copy->path, NULL);
+        g_unlink(full);
+    }
+    g_clear_pointer(&copy->path, g_free);
+}
+
+void
+delivery_job_free(DeliveryJob *job)
+{
+    if (job == NULL)
+        return;
+    for (guint i = 0; i < job->n_copies; i++)
+        g_free(job->copies[i].path);
+    header_summary_clear(&job->h);
+    delivery_report_free(job->report);
+    g_ptr_array_unref(job->alerts);
+    g_clear_error(&job->error);
+    g_free(job);
+}
+
+DeliveryReport *
+delivery_job_finish(DeliveryJob *job, GError **error)
+{
+    if (job->error != NULL) {
+        g_propagate_error(error, g_steal_pointer(&job->error));
+        return NULL;
+    }
+    return g_steal_pointer(&job->report);
+}
+
+gboolean
+delivery_job_has_copies(const DeliveryJob *job)
+{
+    return job->n_copies > 0;
+}
+
+/* Writes @data to the spool for @mailboxes and @remote; the rows follow at
+ * the commit. */
+static gboolean
+add_copy(DeliveryJob *job, const DeliverySettings *s, GBytes *data, const RouterOutcome *routed,
+         GPtrArray *mailboxes, GPtrArray *remote, gboolean monitor, GError **error)
 {
     gsize len = 0;
     const void *bytes = g_bytes_get_data(data, &len);
-    g_autofree char *path = spool_write(s->spool_dir, bytes, len, error);
+    char *path = spool_create(s->spool_dir, bytes, len, error);
     if (path == NULL)
-        return 0;
-
-    g_autoptr(GPtrArray) prefixes = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GArray) targets = g_array_new(FALSE, TRUE, sizeof(StoreDeliveryTarget));
-    for (guint i = 0; i < mailboxes->len; i++) {
-        char *prefix =
-            g_strdup_printf("Delivered-To: %s@%s\r\n", (char *)mailboxes->pdata[i], domain);
-        StoreDeliveryTarget t = { mailboxes->pdata[i], prefix };
-        g_ptr_array_add(prefixes, prefix);
-        g_array_append_val(targets, t);
-    }
-    g_autoptr(GArray) queued = g_array_new(FALSE, TRUE, sizeof(StoreQueueTarget));
-    for (guint i = 0; i < remote->len; i++) {
-        StoreQueueTarget q = { remote->pdata[i], NULL, NULL };
-        dsn_of(env, routed, q.recipient, &q);
-        g_array_append_val(queued, q);
-    }
-    StoreMessage m = { path,    (gint64)len, received,      env->sender,  h->subject,
-                       h->from, h->date,     h->message_id, env->dsn_ret, env->dsn_envid };
-    gint64 id = store_deliver(c, &m, (StoreDeliveryTarget *)targets->data, targets->len,
-                              (StoreQueueTarget *)queued->data, queued->len, alerts, error);
-    if (id == 0) {
-        /* Nothing refers to the file: remove it rather than leave it. */
-        g_autofree char *full = g_build_filename(s->spool_dir, path, NULL);
-        g_unlink(full);
-        return 0;
-    }
-    for (guint i = 0; s->msgaudit && i < mailboxes->len; i++)
-        store_msgaudit_add(c, "DIST", mailboxes->pdata[i], env->auth_user, "A", env->client_ip,
-                           "INBOX", h->subject, env->sender, h->date, NULL);
-    return id;
+        return FALSE;
+    DeliveryCopy *copy = &job->copies[job->n_copies++];
+    copy->path = path;
+    copy->size = (gint64)len;
+    copy->mailboxes = mailboxes;
+    copy->remote = remote;
+    copy->routed = routed;
+    copy->monitor = monitor;
+    return TRUE;
 }
 
-static void send_quota_alert(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
-                             const StoreQuotaAlert *alert);
-
-DeliveryReport *
-delivery_deliver(StoreConn *c, const DeliverySettings *s, const RouterData *dir, GBytes *message,
+DeliveryJob *
+delivery_prepare(const DeliverySettings *s, const RouterData *dir, GBytes *message,
                  const DeliveryEnvelope *env, GError **error)
 {
     g_autoptr(GBytes) body = delivery_normalize(message);
     gsize len = 0;
     const char *data = g_bytes_get_data(body, &len);
-    HeaderSummary h = { 0 };
-    g_autoptr(DeliveryReport) report = g_new0(DeliveryReport, 1);
+    g_autoptr(DeliveryJob) job = g_new0(DeliveryJob, 1);
+    HeaderSummary *h = &job->h;
 
+    job->env = *env;
+    job->dir = dir;
+    job->alerts = g_ptr_array_new_with_free_func((GDestroyNotify)store_quota_alert_free);
+    job->report = g_new0(DeliveryReport, 1);
     if (s->max_size > 0 && (gint64)len > s->max_size) {
         g_set_error(error, PR_DELIVERY_ERROR, PR_DELIVERY_ERROR_TOO_BIG,
                     _("The message is %llu bytes, more than the %lld bytes allowed "
@@ -379,62 +436,209 @@ delivery_deliver(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
                     (unsigned long long)len, (long long)s->max_size);
         return NULL;
     }
-    summarize_headers(data, len, &h);
+    summarize_headers(data, len, h);
     RouterMessage rm = { env->sender,
                          env->auth_user,
                          env->sender_local,
-                         h.received,
-                         (const char *const *)h.delivered_to->pdata,
+                         h->received,
+                         (const char *const *)h->delivered_to->pdata,
                          (gint64)len };
-    report->outcome = router_route(dir, &rm, env->recipients);
-    RouterOutcome *out = report->outcome;
+    job->report->outcome = router_route(dir, &rm, env->recipients);
+    RouterOutcome *out = job->report->outcome;
 
     if (out->too_many_hops) {
         g_set_error(error, PR_DELIVERY_ERROR, PR_DELIVERY_ERROR_TOO_MANY_HOPS,
                     _("The message has passed %d mail servers, more than the %d allowed "
                       "([delivery] hop_limit); it is probably looping"),
-                    h.received, dir->hop_limit);
-        header_summary_clear(&h);
+                    h->received, dir->hop_limit);
         return NULL;
     }
-    if (out->mailboxes->len == 0 && out->remote->len == 0 && out->monitor_mailboxes->len == 0) {
-        header_summary_clear(&h);
-        return g_steal_pointer(&report); /* nobody to deliver to: the caller reports why */
-    }
-    if (env->sender_local && !enough_space(s, error)) {
-        header_summary_clear(&h);
+    if (out->mailboxes->len == 0 && out->remote->len == 0 && out->monitor_mailboxes->len == 0)
+        return g_steal_pointer(&job); /* nobody to deliver to: the caller reports why */
+    if (env->sender_local && !enough_space(s, error))
         return NULL;
-    }
 
-    gint64 received = g_get_real_time() / G_USEC_PER_SEC;
+    job->received = g_get_real_time() / G_USEC_PER_SEC;
     const RouterResult *only = out->results->len == 1 ? out->results->pdata[0] : NULL;
     g_autoptr(GBytes) traced =
-        trace_headers(s, env, only != NULL ? only->address : NULL, body, received);
-    g_autoptr(GPtrArray) alerts =
-        g_ptr_array_new_with_free_func((GDestroyNotify)store_quota_alert_free);
-    if (out->mailboxes->len > 0 || out->remote->len > 0) {
-        report->message_id = store_copy(c, s, traced, env, out, &h, received, dir->default_domain,
-                                        out->mailboxes, out->remote, alerts, error);
-        if (report->message_id == 0) {
-            header_summary_clear(&h);
-            return NULL;
-        }
-    }
+        trace_headers(s, env, only != NULL ? only->address : NULL, body, job->received);
+    if ((out->mailboxes->len > 0 || out->remote->len > 0) &&
+        !add_copy(job, s, traced, out, out->mailboxes, out->remote, FALSE, error))
+        return NULL;
     if (out->monitor_mailboxes->len > 0) {
         /* The copy is a message of its own, so a receipt request cannot
          * reach the monitor through the shared spool file. */
         gsize trace_len = g_bytes_get_size(traced) - len;
-        g_autoptr(GBytes) stripped = strip_receipt_requests(traced, trace_len + h.header_end);
-        g_autoptr(GPtrArray) none = g_ptr_array_new();
+        g_autoptr(GBytes) stripped = strip_receipt_requests(traced, trace_len + h->header_end);
         g_autoptr(GError) local = NULL;
-        if (store_copy(c, s, stripped, env, NULL, &h, received, dir->default_domain,
-                       out->monitor_mailboxes, none, alerts, &local) == 0)
+        if (!add_copy(job, s, stripped, NULL, out->monitor_mailboxes, NULL, TRUE, &local))
             g_warning("monitoring copy not stored: %s", local->message);
     }
-    header_summary_clear(&h);
-    for (guint i = 0; i < alerts->len; i++)
-        send_quota_alert(c, s, dir, alerts->pdata[i]);
-    return g_steal_pointer(&report);
+    return g_steal_pointer(&job);
+}
+
+/* The rows of one copy, in the current transaction. */
+static gint64
+copy_rows(StoreConn *c, const DeliveryJob *job, const DeliveryCopy *copy, GPtrArray *alerts,
+          GError **error)
+{
+    const DeliveryEnvelope *env = &job->env;
+    const HeaderSummary *h = &job->h;
+    g_autoptr(GPtrArray) prefixes = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) targets = g_array_new(FALSE, TRUE, sizeof(StoreDeliveryTarget));
+    for (guint i = 0; i < copy->mailboxes->len; i++) {
+        char *prefix = g_strdup_printf("Delivered-To: %s@%s\r\n", (char *)copy->mailboxes->pdata[i],
+                                       job->dir->default_domain);
+        StoreDeliveryTarget t = { copy->mailboxes->pdata[i], prefix };
+        g_ptr_array_add(prefixes, prefix);
+        g_array_append_val(targets, t);
+    }
+    g_autoptr(GArray) queued = g_array_new(FALSE, TRUE, sizeof(StoreQueueTarget));
+    for (guint i = 0; copy->remote != NULL && i < copy->remote->len; i++) {
+        StoreQueueTarget q = { copy->remote->pdata[i], NULL, NULL };
+        dsn_of(env, copy->routed, q.recipient, &q);
+        g_array_append_val(queued, q);
+    }
+    StoreMessage m = { copy->path, copy->size, job->received, env->sender,  h->subject,
+                       h->from,    h->date,    h->message_id, env->dsn_ret, env->dsn_envid };
+    return store_deliver_rows(c, &m, (StoreDeliveryTarget *)targets->data, targets->len,
+                              (StoreQueueTarget *)queued->data, queued->len, alerts, error);
+}
+
+static gboolean
+copy_audit(StoreConn *c, const DeliverySettings *s, const DeliveryJob *job,
+           const DeliveryCopy *copy, GError **error)
+{
+    const DeliveryEnvelope *env = &job->env;
+    for (guint i = 0; s->msgaudit && i < copy->mailboxes->len; i++) {
+        if (!store_msgaudit_add(c, "DIST", copy->mailboxes->pdata[i], env->auth_user, "A",
+                                env->client_ip, "INBOX", job->h.subject, env->sender, job->h.date,
+                                error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Every copy of every job in one transaction, with their msgaudit rows;
+ * FALSE (all rolled back) if any of them fails. */
+static gboolean
+commit_together(StoreConn *c, const DeliverySettings *s, DeliveryJob *const *jobs, guint n)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!store_begin(c, &error))
+        goto fail;
+    for (guint i = 0; i < n; i++) {
+        DeliveryJob *job = jobs[i];
+        for (guint k = 0; k < job->n_copies; k++) {
+            DeliveryCopy *copy = &job->copies[k];
+            copy->message_id = copy_rows(c, job, copy, job->alerts, &error);
+            if (copy->message_id == 0 || !copy_audit(c, s, job, copy, &error)) {
+                store_rollback(c);
+                goto fail;
+            }
+        }
+    }
+    if (store_commit(c, &error))
+        return TRUE;
+fail:
+    g_debug("%u deliveries could not be committed together, retrying one by one: %s", n,
+            error != NULL ? error->message : "?");
+    for (guint i = 0; i < n; i++) {
+        g_ptr_array_set_size(jobs[i]->alerts, 0);
+        for (guint k = 0; k < jobs[i]->n_copies; k++)
+            jobs[i]->copies[k].message_id = 0;
+    }
+    return FALSE;
+}
+
+/* One job in transactions of its own, as a single delivery always was:
+ * the message, then its monitoring copy, whose failure only warns. */
+static void
+commit_alone(StoreConn *c, const DeliverySettings *s, DeliveryJob *job)
+{
+    for (guint k = 0; k < job->n_copies; k++) {
+        DeliveryCopy *copy = &job->copies[k];
+        g_autoptr(GError) local = NULL;
+
+        if (job->error != NULL) {
+            /* The message failed: its monitoring copy goes too. */
+            delivery_copy_clear(s, copy, TRUE);
+            continue;
+        }
+        if (store_begin(c, &local)) {
+            copy->message_id = copy_rows(c, job, copy, job->alerts, &local);
+            if (copy->message_id == 0)
+                store_rollback(c);
+            else if (!store_commit(c, &local))
+                copy->message_id = 0;
+        }
+        if (copy->message_id != 0) {
+            /* After the commit, as before batching: the audit trail must
+             * not cost mail. */
+            g_autoptr(GError) audit = NULL;
+            if (!copy_audit(c, s, job, copy, &audit))
+                g_warning("msgaudit not written: %s", audit->message);
+            g_clear_pointer(&copy->path, g_free);
+            continue;
+        }
+        delivery_copy_clear(s, copy, TRUE);
+        if (copy->monitor)
+            g_warning("monitoring copy not stored: %s", local->message);
+        else
+            job->error = g_steal_pointer(&local);
+    }
+}
+
+static void send_quota_alert(StoreConn *c, const DeliverySettings *s, const RouterData *dir,
+                             const StoreQuotaAlert *alert);
+
+void
+delivery_commit(StoreConn *c, const DeliverySettings *s, DeliveryJob *const *jobs, guint n)
+{
+    g_autoptr(GPtrArray) busy = g_ptr_array_new();
+
+    for (guint i = 0; i < n; i++) {
+        if (jobs[i]->error != NULL || jobs[i]->n_copies == 0)
+            continue;
+        g_ptr_array_add(busy, jobs[i]);
+    }
+    /* A single job is committed alone; so is each job when committing
+     * them together fails, so that one bad message (a user deleted since
+     * routing, say) cannot fail the others. */
+    if (busy->len == 1 || !commit_together(c, s, (DeliveryJob *const *)busy->pdata, busy->len)) {
+        for (guint i = 0; i < busy->len; i++)
+            commit_alone(c, s, busy->pdata[i]);
+    } else {
+        for (guint i = 0; i < busy->len; i++) {
+            DeliveryJob *job = busy->pdata[i];
+            for (guint k = 0; k < job->n_copies; k++)
+                g_clear_pointer(&job->copies[k].path, g_free);
+        }
+    }
+    for (guint i = 0; i < busy->len; i++) {
+        DeliveryJob *job = busy->pdata[i];
+        if (job->error != NULL)
+            continue;
+        /* Only the message itself makes the report "stored": a monitoring
+         * copy alone does not. */
+        if (!job->copies[0].monitor)
+            job->report->message_id = job->copies[0].message_id;
+        for (guint a = 0; a < job->alerts->len; a++)
+            send_quota_alert(c, s, job->dir, job->alerts->pdata[a]);
+        g_ptr_array_set_size(job->alerts, 0);
+    }
+}
+
+DeliveryReport *
+delivery_deliver(StoreConn *c, const DeliverySettings *s, const RouterData *dir, GBytes *message,
+                 const DeliveryEnvelope *env, GError **error)
+{
+    g_autoptr(DeliveryJob) job = delivery_prepare(s, dir, message, env, error);
+    if (job == NULL)
+        return NULL;
+    delivery_commit(c, s, &job, 1);
+    return delivery_job_finish(job, error);
 }
 
 /* Quotas never bounce incoming mail (VPOP3's rule): the user, and from

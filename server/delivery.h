@@ -2,10 +2,11 @@
 #pragma once
 
 /* Local delivery: every way mail comes in ends here. The message is routed
- * once, written once to the spool (temporary name, fsync, rename) with the
+ * once, written once to the spool (file and directory fsynced) with the
  * Return-Path and Received headers, and referenced by every recipient's
  * mailbox, and by the outbound queue for remote recipients, in one small
- * transaction. Only then is it acknowledged. */
+ * transaction (shared by a few messages under load). Only then is it
+ * acknowledged. */
 
 #include "config.h"
 #include <postroom/pr-delivery.h>
@@ -58,6 +59,28 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DeliveryReport, delivery_report_free)
 DeliveryReport *delivery_deliver(StoreConn *c, const DeliverySettings *settings,
                                  const RouterData *directory, GBytes *message,
                                  const DeliveryEnvelope *envelope, GError **error);
+
+/* The same in two halves, so that many messages can share one commit
+ * (see delivery-service.c). delivery_prepare() checks, routes and writes
+ * the spool files (data fsynced), without the database: any thread, many
+ * at once. It fails like delivery_deliver(); otherwise the job holds the
+ * routing outcome, and copies to store unless nobody was to get the
+ * message. @env's strings and @directory must stay valid until the job is
+ * freed. */
+typedef struct _DeliveryJob DeliveryJob;
+DeliveryJob *delivery_prepare(const DeliverySettings *settings, const RouterData *directory,
+                              GBytes *message, const DeliveryEnvelope *envelope, GError **error);
+gboolean delivery_job_has_copies(const DeliveryJob *job);
+/* Commits @n prepared jobs: their spool names are made durable, then
+ * their rows are committed in one transaction; if that fails, each job is
+ * committed alone, so that only the jobs at fault fail. Quota alerts follow
+ * each committed job. On @c's thread; outside any transaction. */
+void delivery_commit(StoreConn *c, const DeliverySettings *settings, DeliveryJob *const *jobs,
+                     guint n);
+/* The report of a committed job (transfer full), or its error. Once only. */
+DeliveryReport *delivery_job_finish(DeliveryJob *job, GError **error);
+void delivery_job_free(DeliveryJob *job);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DeliveryJob, delivery_job_free)
 
 /* Exposed for tests: CRLF line ends, and a final CRLF. */
 GBytes *delivery_normalize(GBytes *message);

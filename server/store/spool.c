@@ -76,39 +76,95 @@ spool_tmp_clear(SpoolTmp *t)
     t->fd = -1;
 }
 
-static gboolean
-spool_tmp_open(SpoolTmp *t, const char *spool_dir, const char *name, GError **error)
+/* Bucket directories known to be durable in this process: made, or found,
+ * and then the spool directory fsynced. Finding a bucket is not enough,
+ * since another thread (or instance) may have made it and not yet synced
+ * its parent. */
+static GMutex known_lock;
+static GHashTable *known_buckets; /* absolute path -> itself */
+
+/* The bucket directory of @name ("ab" for "abcd..."), made if needed and
+ * durable; returns its absolute path. */
+static char *
+bucket_dir(const char *spool_dir, const char *name, GError **error)
 {
     char bucket[3] = { name[0], name[1], '\0' };
-    g_autofree char *tmp_name = NULL;
+    g_autofree char *subdir = g_build_filename(spool_dir, bucket, NULL);
+    gboolean known;
     int err;
 
-    t->fd = -1;
-    t->subdir = g_build_filename(spool_dir, bucket, NULL);
+    g_mutex_lock(&known_lock);
+    known = known_buckets != NULL && g_hash_table_contains(known_buckets, subdir);
+    g_mutex_unlock(&known_lock);
+    if (known)
+        return g_steal_pointer(&subdir);
+
     if (g_mkdir_with_parents(spool_dir, 0750) < 0) {
         err = errno;
         set_io_error(error, spool_dir, err);
-        return FALSE;
+        return NULL;
     }
-    if (g_mkdir(t->subdir, 0750) == 0) {
-        /* A new bucket must itself survive a crash. */
-        if (!fsync_dir(spool_dir, error))
+    if (g_mkdir(subdir, 0750) < 0 && errno != EEXIST) {
+        err = errno;
+        set_io_error(error, subdir, err);
+        return NULL;
+    }
+    /* Whoever made it, the bucket's name is durable once this returns. */
+    if (!fsync_dir(spool_dir, error))
+        return NULL;
+    g_mutex_lock(&known_lock);
+    if (known_buckets == NULL)
+        known_buckets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_hash_table_add(known_buckets, g_strdup(subdir));
+    g_mutex_unlock(&known_lock);
+    return g_steal_pointer(&subdir);
+}
+
+/* Creates @file_name, which must not exist, in the bucket of @name; fills
+ * @t (subdir, tmp_path = the file, fd). A bucket removed behind our back
+ * (a test, an admin) is made again. */
+static gboolean
+bucket_create(SpoolTmp *t, const char *spool_dir, const char *name, const char *file_name,
+              GError **error)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        g_autofree char *subdir = bucket_dir(spool_dir, name, error);
+        g_autofree char *path = NULL;
+        int err;
+
+        if (subdir == NULL)
             return FALSE;
-    } else if (errno != EEXIST) {
+        path = g_build_filename(subdir, file_name, NULL);
+        t->fd = g_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (t->fd >= 0) {
+            t->subdir = g_steal_pointer(&subdir);
+            t->tmp_path = g_steal_pointer(&path);
+            return TRUE;
+        }
         err = errno;
-        set_io_error(error, t->subdir, err);
+        if (err == ENOENT && pass == 0) {
+            g_mutex_lock(&known_lock);
+            g_hash_table_remove(known_buckets, subdir);
+            g_mutex_unlock(&known_lock);
+            continue;
+        }
+        if (err == EEXIST)
+            g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_EXISTS, _("Spool file %s exists."),
+                        path);
+        else
+            set_io_error(error, path, err);
         return FALSE;
     }
-    tmp_name = g_strconcat(TMP_PREFIX, name, NULL);
-    t->tmp_path = g_build_filename(t->subdir, tmp_name, NULL);
-    t->fd = g_open(t->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (t->fd < 0) {
-        err = errno;
-        set_io_error(error, t->tmp_path, err);
-        g_clear_pointer(&t->tmp_path, g_free);
-        return FALSE;
-    }
-    return TRUE;
+    return FALSE; /* not reached: the second pass returns */
+}
+
+static gboolean
+spool_tmp_open(SpoolTmp *t, const char *spool_dir, const char *name, GError **error)
+{
+    g_autofree char *tmp_name = g_strconcat(TMP_PREFIX, name, NULL);
+
+    t->fd = -1;
+    return bucket_create(t, spool_dir, name, tmp_name, error);
 }
 
 static gboolean
@@ -229,6 +285,58 @@ spool_write_stream(const char *spool_dir, GInputStream *in, goffset *size_out,
 
 fail:
     spool_tmp_clear(&t);
+    return NULL;
+}
+
+/* No temporary name and no rename: the database row is what makes a
+ * message exist, and nothing reads a spool file that no row names. A crash
+ * before the commit leaves a file (maybe cut short) that no row refers to;
+ * store_spool_sweep() removes it once it is old enough. Renaming would only
+ * add a second change to the directory to be synced. */
+char *
+spool_create(const char *spool_dir, const void *data, gsize len, GError **error)
+{
+    for (int attempt = 0; attempt < MAX_NAME_TRIES; attempt++) {
+        g_autofree char *name = random_name();
+        g_autoptr(GError) local = NULL;
+        SpoolTmp t = { .fd = -1 };
+        int err;
+
+        if (!bucket_create(&t, spool_dir, name, name + 2, &local)) {
+            spool_tmp_clear(&t);
+            if (g_error_matches(local, PR_STORE_ERROR, PR_STORE_ERROR_EXISTS))
+                continue;
+            g_propagate_error(error, g_steal_pointer(&local));
+            return NULL;
+        }
+        /* Until the fsync succeeded, spool_tmp_clear() removes the file. */
+        if (!write_all(&t, data, len, error)) {
+            spool_tmp_clear(&t);
+            return NULL;
+        }
+        err = fsync(t.fd) < 0 ? errno : 0;
+        if (close(t.fd) < 0 && err == 0)
+            err = errno;
+        t.fd = -1;
+        if (err != 0) {
+            set_io_error(error, t.tmp_path, err);
+            spool_tmp_clear(&t);
+            return NULL;
+        }
+        /* The name, too, before any row may refer to the file. Here, on
+         * the preparing thread, rather than once per bucket at the commit:
+         * a directory fsync costs a device cache flush whether it has
+         * anything to write or not, and the commit is the serial part. */
+        if (!fsync_dir(t.subdir, error)) {
+            spool_tmp_clear(&t);
+            return NULL;
+        }
+        g_clear_pointer(&t.tmp_path, g_free);
+        spool_tmp_clear(&t);
+        return g_strdup_printf("%c%c/%s", name[0], name[1], name + 2);
+    }
+    g_set_error_literal(error, PR_STORE_ERROR, PR_STORE_ERROR_IO,
+                        _("Could not find a free spool file name."));
     return NULL;
 }
 

@@ -14,5 +14,11 @@ char *spool_write(const char *spool_dir, const void *data, gsize len, GError **e
 /* Same, copying from a stream (bounded memory). */
 char *spool_write_stream(const char *spool_dir, GInputStream *in, goffset *size_out,
                          GCancellable *cancellable, GError **error);
+/* Same, without the temporary name: the file is written straight under
+ * its final name, then the file and its directory are fsynced. For a
+ * writer whose database row is the commit point (delivery): until
+ * spool_create() returns, a crash may leave the file cut short, but no row
+ * names it yet, and the spool sweep removes files no row names. */
+char *spool_create(const char *spool_dir, const void *data, gsize len, GError **error);
 /* Removes temporary files left by a crash; returns how many. */
 guint spool_cleanup(const char *spool_dir, GError **error);

@@ -215,16 +215,18 @@ update_quota_level(StoreConn *c, gint64 user_id, StoreQuotaAlert *out, GError **
 }
 
 gint64
-store_deliver(StoreConn *c, const StoreMessage *msg, const StoreDeliveryTarget *targets,
-              guint n_targets, const StoreQueueTarget *remote, guint n_remote, GPtrArray *alerts,
-              GError **error)
+store_deliver_rows(StoreConn *c, const StoreMessage *msg, const StoreDeliveryTarget *targets,
+                   guint n_targets, const StoreQueueTarget *remote, guint n_remote,
+                   GPtrArray *alerts, GError **error)
 {
     g_autoptr(GdaDataModel) idm = NULL;
     gint64 now = unix_now();
     gint64 message_id;
+    guint n_alerts = alerts != NULL ? alerts->len : 0;
 
-    if (!store_begin(c, error))
-        return 0;
+    /* The message row first: on SQLite a transaction that starts with a
+     * write holds the write lock from its first statement, where one that
+     * read first would fail to upgrade when another writer came in between. */
     if (store_conn_exec(c, Q_MESSAGE_ADD, error, "path", msg->spool_path, "size", msg->size,
                         "received", msg->received, "sender", msg->sender, "subject", msg->subject,
                         "from", msg->from, "date", msg->date, "message_id", msg->message_id,
@@ -279,8 +281,6 @@ store_deliver(StoreConn *c, const StoreMessage *msg, const StoreDeliveryTarget *
                 "envid", msg->dsn_envid != NULL ? msg->dsn_envid : "", NULL) < 0)
             goto fail;
     }
-    if (!store_commit(c, error))
-        return 0;
     return message_id;
 
 fail_unexpected:
@@ -288,8 +288,34 @@ fail_unexpected:
         g_set_error_literal(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
                             _("The new message could not be read back."));
 fail:
-    store_rollback(c);
+    /* The caller rolls back: alerts of rows that will not exist must not be
+     * sent. */
+    if (alerts != NULL)
+        g_ptr_array_set_size(alerts, n_alerts);
     return 0;
+}
+
+gint64
+store_deliver(StoreConn *c, const StoreMessage *msg, const StoreDeliveryTarget *targets,
+              guint n_targets, const StoreQueueTarget *remote, guint n_remote, GPtrArray *alerts,
+              GError **error)
+{
+    guint n_alerts = alerts != NULL ? alerts->len : 0;
+
+    if (!store_begin(c, error))
+        return 0;
+    gint64 message_id =
+        store_deliver_rows(c, msg, targets, n_targets, remote, n_remote, alerts, error);
+    if (message_id == 0) {
+        store_rollback(c);
+        return 0;
+    }
+    if (!store_commit(c, error)) {
+        if (alerts != NULL)
+            g_ptr_array_set_size(alerts, n_alerts);
+        return 0;
+    }
+    return message_id;
 }
 
 gint64

@@ -60,10 +60,20 @@ void store_quota_alert_free(StoreQuotaAlert *alert);
 /* One transaction: the message row, one entry in each target's INBOX, the
  * remote recipients' queue entries, usage counters. A user that does not
  * exist (deleted meanwhile) fails the whole delivery. Quota levels newly
- * crossed come back in @alerts (StoreQuotaAlert*), if not NULL. */
+ * crossed come back in @alerts (StoreQuotaAlert*, with
+ * store_quota_alert_free() as the free function), if not NULL. Returns the
+ * message id, 0 on error. */
 gint64 store_deliver(StoreConn *c, const StoreMessage *message, const StoreDeliveryTarget *targets,
                      guint n_targets, const StoreQueueTarget *remote, guint n_remote,
                      GPtrArray *alerts, GError **error);
+/* The same rows inside a transaction the caller began (store_begin()), so
+ * that several messages can share one commit. It starts with a write, as
+ * SQLite transactions must. On error the caller must roll back; @alerts is
+ * then as it was before the call. */
+gint64 store_deliver_rows(StoreConn *c, const StoreMessage *message,
+                          const StoreDeliveryTarget *targets, guint n_targets,
+                          const StoreQueueTarget *remote, guint n_remote, GPtrArray *alerts,
+                          GError **error);
 
 /* Removes spool files older than @older_than (unix time) that no message
  * row refers to: what a crash between writing a file and committing its
