@@ -68,10 +68,14 @@ if step scripts/install-deps.sh; then
     fi
 
     # Real fuzzing of the network-facing parsers with libFuzzer (clang), 20
-    # seconds each; only the harnesses are built in this tree.
+    # seconds each; only the harnesses are built in this tree (one per
+    # seed corpus directory).
+    fuzzers=()
+    for corpus in tests/fuzz/corpus/*/; do
+        fuzzers+=("tests/fuzz/fuzz-$(basename "$corpus")")
+    done
     if CC=clang step setup_build build-fuzz -Dfuzzing=true &&
-        step ninja -C build-fuzz tests/fuzz/fuzz-line-reader tests/fuzz/fuzz-config \
-            tests/fuzz/fuzz-access tests/fuzz/fuzz-sasl; then
+        step ninja -C build-fuzz "${fuzzers[@]}"; then
         run_suite build-fuzz 1 "--no-rebuild --suite fuzz-run"
     fi
 fi
