@@ -227,14 +227,20 @@ prepare(StoreConn *conn, StoreQuery query, GError **error)
     if (conn->stmts[query] != NULL)
         return conn->stmts[query];
 
+    /* Parsing happens once per statement and connection, so taking turns
+     * costs nothing later. libgda does not promise that parsers of several
+     * connections may run at once, and workers all prepare their first
+     * statements together at start-up: one unexplained heap corruption at
+     * start-up on PostgreSQL was seen in CI, and this is the shared step. */
+    static GMutex parse_lock;
+    g_mutex_lock(&parse_lock);
     conn->stmts[query] =
         gda_sql_parser_parse_string(conn->parser, store_query_sql(query), NULL, &local);
-    if (conn->stmts[query] == NULL) {
-        set_db_error(error, local);
-        return NULL;
-    }
-    if (!gda_statement_get_parameters(conn->stmts[query], &conn->params[query], &local)) {
+    if (conn->stmts[query] != NULL &&
+        !gda_statement_get_parameters(conn->stmts[query], &conn->params[query], &local))
         g_clear_object(&conn->stmts[query]);
+    g_mutex_unlock(&parse_lock);
+    if (conn->stmts[query] == NULL) {
         set_db_error(error, local);
         return NULL;
     }

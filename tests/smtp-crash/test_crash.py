@@ -100,20 +100,31 @@ def parse_tag(lines):
 class Ledger:
     """What the clients did, shared between threads."""
 
-    def __init__(self):
+    def __init__(self, limit):
         self.lock = threading.Lock()
+        self.more = threading.Condition(self.lock)
+        self.limit = limit            # messages below this may be started
         self.next_message = 0
         self.acked = 0                # messages acknowledged so far
         self.tries = {}               # (message, try) -> ACKED or FAILED
         self.errors = []              # permanent failures: the test fails
 
-    def take(self):
+    def take(self, end):
         with self.lock:
-            if self.next_message >= N_MESSAGES:
+            # The killer lets messages start in steps, so that however fast
+            # the server is, every kill comes while mail is in flight.
+            while self.next_message >= self.limit and time.monotonic() < end:
+                self.more.wait(0.1)
+            if self.next_message >= min(self.limit, N_MESSAGES):
                 return None
             i = self.next_message
             self.next_message += 1
             return i
+
+    def allow(self, limit):
+        with self.lock:
+            self.limit = limit
+            self.more.notify_all()
 
     def record(self, i, attempt, outcome):
         with self.lock:
@@ -197,7 +208,7 @@ class Client(threading.Thread):
     def run(self):
         try:
             while time.monotonic() < self.end:
-                i = self.ledger.take()
+                i = self.ledger.take(self.end)
                 if i is None:
                     break
                 self.send_one(i)
@@ -277,7 +288,10 @@ class KillWhileSending(Pop3TestCase):
 
     def test_kill_while_sending(self):
         srv = self.server
-        ledger = Ledger()
+        # A few messages beyond each kill point keep transactions open
+        # when the kill comes.
+        slack = 2 * CLIENTS
+        ledger = Ledger(KILL_EVERY + slack)
         end = time.monotonic() + TIME_LIMIT
         clients = [Client(srv.smtp_port, ledger, end) for _ in range(CLIENTS)]
         for c in clients:
@@ -296,6 +310,7 @@ class KillWhileSending(Pop3TestCase):
                 time.sleep(rnd.uniform(*RESTART_PAUSE))
                 srv.restart()
                 next_kill += KILL_EVERY
+                ledger.allow(next_kill + slack)
             time.sleep(0.005)
         for c in clients:
             c.join(timeout=SMTP_TIMEOUT * 2)
