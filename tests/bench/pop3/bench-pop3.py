@@ -23,29 +23,17 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "protocol"))
+sys.path.insert(0, os.path.dirname(HERE))
 
 import postroomtest  # noqa: E402
+from benchlib import Deadline, make_log  # noqa: E402
+
+log = make_log("bench-pop3")
 
 HOST = "127.0.0.1"
 DOMAIN = "example.com"
 PASSWORD = "bench-password"
 GOAL = 1.5
-
-
-def log(msg):
-    sys.stderr.write("[bench-pop3] %s\n" % msg)
-    sys.stderr.flush()
-
-
-class Deadline:
-    def __init__(self, seconds):
-        self.end = time.monotonic() + seconds
-
-    def left(self):
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("benchmark time limit reached")
-        return left
 
 
 # ---- messages ---------------------------------------------------------------
@@ -250,12 +238,12 @@ def fill_postroom(srv, users, messages, jobs, deadline):
             "sender@example.org"] + rcpts
     running = []
     done = 0
-    todo = list(messages)
+    waiting = list(messages)
     last_report = time.monotonic()
-    while todo or running:
+    while waiting or running:
         deadline.left()
-        while todo and len(running) < jobs:
-            m = todo.pop()
+        while waiting and len(running) < jobs:
+            m = waiting.pop()
             p = subprocess.Popen(base, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE)
             p.stdin.write(m)

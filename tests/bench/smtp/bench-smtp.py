@@ -23,8 +23,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "protocol"))
+sys.path.insert(0, os.path.dirname(HERE))
 
 import postroomtest  # noqa: E402
+from benchlib import Deadline, make_log  # noqa: E402
+
+log = make_log("bench-smtp")
 
 HOST = "127.0.0.1"
 DOMAIN = "example.com"
@@ -34,24 +38,6 @@ SMTP_SOURCE = "/usr/sbin/smtp-source"
 POSTFIX = "/usr/sbin/postfix"
 POLL = 0.05          # seconds between two counts of delivered messages
 STALL_LIMIT = 120    # seconds without a new delivery before a run is given up
-
-
-def log(msg):
-    sys.stderr.write("[bench-smtp] %s\n" % msg)
-    sys.stderr.flush()
-
-
-class Deadline:
-    """The time limit of the whole run; left() raises once it has passed."""
-
-    def __init__(self, seconds):
-        self.end = time.monotonic() + seconds
-
-    def left(self):
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("benchmark time limit reached")
-        return left
 
 
 def wait_listening(port, proc_alive, what, seconds):
