@@ -8,8 +8,9 @@
 #include "auth.h"
 #include "host.h"
 
-/* pr_auth_verify_async(): the credentials travel to a store worker, where
- * hashing and the lockout/audit bookkeeping run (auth_verify_sync). */
+/* pr_auth_verify_async() and its APOP and CRAM-MD5 variants: the
+ * credentials travel to a store worker, where hashing or the digest check
+ * and the lockout/audit bookkeeping run (auth_verify_proof_sync). */
 
 typedef struct {
     AuthPolicy policy;
@@ -17,7 +18,9 @@ typedef struct {
     char *ip;
     char *mechanism;
     char *user;
-    char *password;
+    AuthProofKind kind;
+    char *password; /* the password, or the client's digest */
+    char *challenge;
 } VerifyData;
 
 typedef struct {
@@ -42,6 +45,7 @@ verify_data_free(gpointer p)
     g_free(d->ip);
     g_free(d->mechanism);
     g_free(d->user);
+    g_free(d->challenge);
     if (d->password != NULL) {
         explicit_bzero(d->password, strlen(d->password));
         g_free(d->password);
@@ -55,10 +59,15 @@ verify_job(StoreConn *conn, gpointer data, GError **error)
     VerifyData *d = data;
     VerifyResult *r = g_new0(VerifyResult, 1);
     g_autoptr(GError) local = NULL;
+    AuthProof proof = { .kind = d->kind, .challenge = d->challenge };
 
+    if (d->kind == AUTH_PROOF_PASSWORD)
+        proof.password = d->password;
+    else
+        proof.digest = d->password;
     r->result =
-        auth_verify_sync(conn, &d->policy, d->service, d->ip, d->mechanism, d->user, d->password,
-                         g_get_real_time() / G_USEC_PER_SEC, &r->canonical_user, &local);
+        auth_verify_proof_sync(conn, &d->policy, d->service, d->ip, d->mechanism, d->user, &proof,
+                               g_get_real_time() / G_USEC_PER_SEC, &r->canonical_user, &local);
     /* The password is not needed any more: wipe it now rather than when
      * the task is finally freed. */
     explicit_bzero(d->password, strlen(d->password));
@@ -91,6 +100,38 @@ void
 pr_auth_verify_async(PrConnection *conn, const char *mechanism, const char *user,
                      const char *password, GAsyncReadyCallback callback, gpointer user_data)
 {
+    AuthProof proof = { .kind = AUTH_PROOF_PASSWORD, .password = password };
+
+    auth_verify_proof_async(conn, mechanism, user, &proof, callback, user_data);
+}
+
+void
+pr_auth_verify_apop_async(PrConnection *conn, const char *user, const char *timestamp,
+                          const char *digest, GAsyncReadyCallback callback, gpointer user_data)
+{
+    AuthProof proof = { .kind = AUTH_PROOF_APOP, .challenge = timestamp, .digest = digest };
+
+    auth_verify_proof_async(conn, "APOP", user, &proof, callback, user_data);
+}
+
+gboolean
+pr_auth_secrets_enabled(PrHost *host)
+{
+    g_return_val_if_fail(host != NULL, FALSE);
+    return host->auth_policy.store_secrets;
+}
+
+char *
+pr_auth_apop_timestamp_new(PrHost *host)
+{
+    g_return_val_if_fail(host != NULL, NULL);
+    return auth_new_challenge(host->hostname);
+}
+
+void
+auth_verify_proof_async(PrConnection *conn, const char *mechanism, const char *user,
+                        const AuthProof *proof, GAsyncReadyCallback callback, gpointer user_data)
+{
     PrHost *host;
     Store *store;
     GTask *task;
@@ -122,7 +163,12 @@ pr_auth_verify_async(PrConnection *conn, const char *mechanism, const char *user
     d->ip = g_strdup(pr_connection_get_peer_ip(conn));
     d->mechanism = g_strdup(mechanism ? mechanism : "");
     d->user = g_strdup(user ? user : "");
-    d->password = g_strdup(password ? password : "");
+    d->kind = proof->kind;
+    d->challenge = g_strdup(proof->challenge ? proof->challenge : "");
+    if (proof->kind == AUTH_PROOF_PASSWORD)
+        d->password = g_strdup(proof->password ? proof->password : "");
+    else
+        d->password = g_strdup(proof->digest ? proof->digest : "");
     store_run_async(store, verify_job, d, verify_data_free, pr_connection_get_cancellable(conn),
                     verify_done, task);
 }

@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "store/store-ops.h"
+#include "store/store-secrets.h"
 
 /* Unknown users are checked against this hash (of a password nobody
  * knows), so that they cost as much time as real ones. */
@@ -89,6 +90,7 @@ auth_policy_from_config(AuthPolicy *policy, Config *config)
         (int)CLAMP(config_get_int(config, "auth", "lockout_attempts"), 0, G_MAXINT);
     policy->lockout_window = MAX(config_get_int(config, "auth", "lockout_minutes"), 0) * 60;
     policy->audit_days = MAX(config_get_int(config, "auth", "audit_days"), 0);
+    policy->store_secrets = config_get_bool(config, "auth", "store_secrets");
 }
 
 static gboolean
@@ -98,15 +100,84 @@ audit(StoreConn *conn, gint64 now, const char *ip, const char *user, const char 
     return store_login_audit_add(conn, now, ip, user, service, mechanism, success, reason, error);
 }
 
+/* Looks @user up and checks @proof. Returns FALSE only when the store
+ * fails. Unknown users cost what known ones do: a dummy hash for
+ * passwords, and for the challenge mechanisms one statement either way. */
+static gboolean
+check_proof(StoreConn *conn, const AuthPolicy *policy, const char *user, const AuthProof *proof,
+            gboolean *matched, gboolean *enabled, char **account_name, const char **reason,
+            GError **error)
+{
+    g_autoptr(GError) local = NULL;
+
+    *matched = FALSE;
+    *enabled = FALSE;
+    *account_name = NULL;
+    if (proof->kind == AUTH_PROOF_PASSWORD) {
+        g_autoptr(StoreUser) account = store_user_get(conn, user, &local);
+        const char *password = proof->password != NULL ? proof->password : "";
+
+        if (account == NULL && !g_error_matches(local, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND)) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return FALSE;
+        }
+        if (account == NULL) {
+            auth_check_password(dummy_hash, password);
+            *reason = "unknown-user";
+            return TRUE;
+        }
+        *matched = auth_check_password(account->pwhash, password);
+        *enabled = account->enabled;
+        *account_name = g_strdup(account->name);
+        *reason = "bad-password";
+        return TRUE;
+    }
+
+    g_autoptr(StoreUserSecret) account = store_user_secret_get(conn, user, &local);
+    if (account == NULL && !g_error_matches(local, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND)) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    if (account == NULL) {
+        *reason = "unknown-user";
+        return TRUE;
+    }
+    *enabled = account->enabled;
+    *account_name = g_strdup(account->name);
+    /* A secret left behind after store_secrets was turned off is not
+     * used: switching the setting off is enough to stop the mechanisms. */
+    if (account->secret == NULL || !policy->store_secrets) {
+        *reason = "no-secret";
+        return TRUE;
+    }
+    *matched = auth_check_digest(proof->kind, account->secret, account->secret_len,
+                                 proof->challenge != NULL ? proof->challenge : "",
+                                 proof->digest != NULL ? proof->digest : "");
+    *reason = "bad-password";
+    return TRUE;
+}
+
 PrAuthResult
 auth_verify_sync(StoreConn *conn, const AuthPolicy *policy, const char *service, const char *ip,
                  const char *mechanism, const char *user, const char *password, gint64 now,
                  char **canonical_user, GError **error)
 {
-    g_autoptr(StoreUser) account = NULL;
+    AuthProof proof = { .kind = AUTH_PROOF_PASSWORD, .password = password };
+
+    return auth_verify_proof_sync(conn, policy, service, ip, mechanism, user, &proof, now,
+                                  canonical_user, error);
+}
+
+PrAuthResult
+auth_verify_proof_sync(StoreConn *conn, const AuthPolicy *policy, const char *service,
+                       const char *ip, const char *mechanism, const char *user,
+                       const AuthProof *proof, gint64 now, char **canonical_user, GError **error)
+{
     g_autoptr(GError) local = NULL;
+    g_autofree char *account_name = NULL;
     gboolean lockout = policy->lockout_attempts > 0;
     gboolean password_ok;
+    gboolean account_enabled;
     gboolean now_locked = FALSE;
     const char *reason;
 
@@ -116,8 +187,6 @@ auth_verify_sync(StoreConn *conn, const AuthPolicy *policy, const char *service,
         ip = "";
     if (user == NULL)
         user = "";
-    if (password == NULL)
-        password = "";
 
     if (lockout) {
         gboolean locked = store_lockout_is_locked(conn, ip, now, &local);
@@ -134,26 +203,14 @@ auth_verify_sync(StoreConn *conn, const AuthPolicy *policy, const char *service,
         }
     }
 
-    account = store_user_get(conn, user, &local);
-    if (account == NULL && !g_error_matches(local, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND)) {
-        g_propagate_error(error, g_steal_pointer(&local));
+    if (!check_proof(conn, policy, user, proof, &password_ok, &account_enabled, &account_name,
+                     &reason, error))
         return PR_AUTH_TEMPFAIL;
-    }
-    g_clear_error(&local);
-
-    if (account == NULL) {
-        auth_check_password(dummy_hash, password);
-        password_ok = FALSE;
-        reason = "unknown-user";
-    } else {
-        password_ok = auth_check_password(account->pwhash, password);
-        reason = "bad-password";
-    }
 
     if (password_ok) {
         /* The password is right: a disabled account is not a guessing
          * attempt and does not count towards the lockout. */
-        if (!account->enabled) {
+        if (!account_enabled) {
             if (!audit(conn, now, ip, user, service, mechanism, FALSE, "disabled", error))
                 return PR_AUTH_TEMPFAIL;
             return PR_AUTH_DISABLED;
@@ -163,7 +220,7 @@ auth_verify_sync(StoreConn *conn, const AuthPolicy *policy, const char *service,
         if (!audit(conn, now, ip, user, service, mechanism, TRUE, "ok", error))
             return PR_AUTH_TEMPFAIL;
         if (canonical_user != NULL)
-            *canonical_user = g_strdup(account->name);
+            *canonical_user = g_steal_pointer(&account_name);
         return PR_AUTH_OK;
     }
 

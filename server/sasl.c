@@ -4,9 +4,12 @@
 #include <string.h>
 #include <postroom/pr-auth.h>
 
-/* Server side of SASL PLAIN (RFC 4616) and LOGIN
- * (draft-murchison-sasl-login). Only decoding: the credentials go to
- * pr_auth_verify_async() afterwards. */
+#include "auth.h"
+
+/* Server side of SASL PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login)
+ * and CRAM-MD5 (RFC 2195). Only decoding: the credentials go to
+ * pr_auth_verify_async() (or, for CRAM-MD5, its digest variant)
+ * afterwards. */
 
 /* Longest user name or password accepted (bytes, decoded). */
 #define SASL_MAX_FIELD 1024
@@ -16,6 +19,7 @@
 typedef enum {
     MECH_PLAIN,
     MECH_LOGIN,
+    MECH_CRAM_MD5,
 } Mechanism;
 
 typedef enum {
@@ -23,6 +27,7 @@ typedef enum {
     STATE_PLAIN_WAIT,
     STATE_LOGIN_USER,
     STATE_LOGIN_PASSWORD,
+    STATE_CRAM_WAIT,
     STATE_DONE,
     STATE_FAILED,
 } SaslState;
@@ -32,6 +37,8 @@ struct _PrSasl {
     SaslState state;
     char *user;
     char *password;
+    char *challenge; /* CRAM-MD5: the challenge sent */
+    char *digest;    /* CRAM-MD5: the client's answer */
 };
 
 PrSasl *
@@ -54,6 +61,19 @@ pr_sasl_new(const char *mechanism)
     return sasl;
 }
 
+PrSasl *
+sasl_new_cram_md5(const char *challenge)
+{
+    PrSasl *sasl;
+
+    g_return_val_if_fail(challenge != NULL, NULL);
+    sasl = g_new0(PrSasl, 1);
+    sasl->mech = MECH_CRAM_MD5;
+    sasl->state = STATE_START;
+    sasl->challenge = g_strdup(challenge);
+    return sasl;
+}
+
 static void
 wipe_free(char *secret, gsize len)
 {
@@ -69,6 +89,8 @@ pr_sasl_free(PrSasl *sasl)
     if (sasl == NULL)
         return;
     g_free(sasl->user);
+    g_free(sasl->challenge);
+    g_free(sasl->digest);
     if (sasl->password != NULL)
         wipe_free(sasl->password, strlen(sasl->password));
     g_free(sasl);
@@ -78,7 +100,15 @@ const char *
 pr_sasl_get_mechanism(PrSasl *sasl)
 {
     g_return_val_if_fail(sasl != NULL, NULL);
-    return sasl->mech == MECH_PLAIN ? "PLAIN" : "LOGIN";
+    switch (sasl->mech) {
+    case MECH_PLAIN:
+        return "PLAIN";
+    case MECH_LOGIN:
+        return "LOGIN";
+    case MECH_CRAM_MD5:
+    default:
+        return "CRAM-MD5";
+    }
 }
 
 const char *
@@ -93,6 +123,20 @@ pr_sasl_get_password(PrSasl *sasl)
 {
     g_return_val_if_fail(sasl != NULL, NULL);
     return sasl->state == STATE_DONE ? sasl->password : NULL;
+}
+
+const char *
+sasl_get_challenge(PrSasl *sasl)
+{
+    g_return_val_if_fail(sasl != NULL, NULL);
+    return sasl->state == STATE_DONE ? sasl->challenge : NULL;
+}
+
+const char *
+sasl_get_digest(PrSasl *sasl)
+{
+    g_return_val_if_fail(sasl != NULL, NULL);
+    return sasl->state == STATE_DONE ? sasl->digest : NULL;
 }
 
 static gboolean
@@ -146,6 +190,7 @@ fail(PrSasl *sasl)
 {
     sasl->state = STATE_FAILED;
     g_clear_pointer(&sasl->user, g_free);
+    g_clear_pointer(&sasl->digest, g_free);
     if (sasl->password != NULL) {
         wipe_free(sasl->password, strlen(sasl->password));
         sasl->password = NULL;
@@ -188,6 +233,33 @@ plain_message(PrSasl *sasl, const guint8 *msg, gsize len)
     return PR_SASL_DONE;
 }
 
+/* RFC 2195: the user name, a space, and the digest as 32 lower-case hex
+ * digits. The last space separates them, so a name may hold spaces. */
+static PrSaslStatus
+cram_md5_response(PrSasl *sasl, const guint8 *msg, gsize len)
+{
+    const char *p = (const char *)msg;
+    const char *space;
+    gsize user_len;
+
+    if (!valid_field(p, len, FALSE))
+        return fail(sasl);
+    space = g_strrstr_len(p, (gssize)len, " ");
+    if (space == NULL || space == p)
+        return fail(sasl);
+    user_len = (gsize)(space - p);
+    if (len - user_len - 1 != 32)
+        return fail(sasl);
+    for (const char *d = space + 1; d < p + len; d++) {
+        if (!g_ascii_isxdigit(*d))
+            return fail(sasl);
+    }
+    sasl->user = g_strndup(p, user_len);
+    sasl->digest = g_strndup(space + 1, 32);
+    sasl->state = STATE_DONE;
+    return PR_SASL_DONE;
+}
+
 PrSaslStatus
 pr_sasl_step(PrSasl *sasl, const char *response, char **challenge)
 {
@@ -213,6 +285,9 @@ pr_sasl_step(PrSasl *sasl, const char *response, char **challenge)
         if (sasl->mech == MECH_PLAIN) {
             sasl->state = STATE_PLAIN_WAIT;
             *challenge = g_strdup("");
+        } else if (sasl->mech == MECH_CRAM_MD5) {
+            sasl->state = STATE_CRAM_WAIT;
+            *challenge = g_base64_encode((const guchar *)sasl->challenge, strlen(sasl->challenge));
         } else {
             sasl->state = STATE_LOGIN_USER;
             *challenge = g_base64_encode((const guchar *)"Username:", 9);
@@ -220,6 +295,10 @@ pr_sasl_step(PrSasl *sasl, const char *response, char **challenge)
         return PR_SASL_CONTINUE;
     }
 
+    /* CRAM-MD5 starts with the server's challenge: an initial response
+     * is an error (RFC 4954 section 4). */
+    if (sasl->state == STATE_START && sasl->mech == MECH_CRAM_MD5)
+        return fail(sasl);
     /* "=" is an empty initial response (RFC 4954); later, an empty line. */
     if (sasl->state == STATE_START && strcmp(response, "=") == 0)
         data = g_new0(guint8, 1);
@@ -255,6 +334,9 @@ pr_sasl_step(PrSasl *sasl, const char *response, char **challenge)
         sasl->password = g_strndup((const char *)data, len);
         sasl->state = STATE_DONE;
         status = PR_SASL_DONE;
+        break;
+    case STATE_CRAM_WAIT:
+        status = cram_md5_response(sasl, data, len);
         break;
     default:
         status = fail(sasl);

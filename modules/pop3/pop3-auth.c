@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
-/* AUTHORIZATION: USER/PASS and SASL PLAIN/LOGIN (RFC 5034), then the
- * exclusive lock on the INBOX that moves the session to TRANSACTION. */
+/* AUTHORIZATION: USER/PASS, APOP (RFC 1939 §7) and SASL PLAIN, LOGIN and
+ * CRAM-MD5 (RFC 5034), then the exclusive lock on the INBOX that moves the
+ * session to TRANSACTION. APOP and CRAM-MD5 are off unless the settings
+ * `apop` and `cram_md5` turn them on and the host stores the secrets they
+ * are checked against ([auth] store_secrets). */
 
 #include "postroom-config.h"
 
@@ -155,6 +158,57 @@ pop3_cmd_pass(PrConnection *conn, gpointer session, const char *args)
     return PR_COMMAND_ASYNC;
 }
 
+/* Whether APOP can succeed on this connection now. */
+gboolean
+pop3_apop_enabled(PrConnection *conn)
+{
+    return pr_module_get_bool(pr_connection_get_module(conn), NULL, "apop") &&
+           pr_auth_secrets_enabled(pr_connection_get_host(conn));
+}
+
+PrCommandResult
+pop3_cmd_apop(PrConnection *conn, gpointer session, const char *args)
+{
+    Pop3Session *s = session;
+    const char *space;
+
+    /* Off (or turned off by a reload since the greeting): the command does
+     * not exist, as on a server without APOP. */
+    if (s->apop_timestamp == NULL || !pop3_apop_enabled(conn)) {
+        pr_connection_reply(conn, "-ERR Unknown command");
+        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
+    }
+    /* A digest sent in clear can be attacked offline at MD5 speed, so
+     * require_tls_for_auth applies to APOP as to every other login. */
+    if (!pr_connection_auth_allowed(conn)) {
+        pr_connection_reply(conn, POP3_R_TLS_REQUIRED);
+        return PR_COMMAND_DONE;
+    }
+    /* "APOP name digest": the digest is the last word. */
+    space = strrchr(args, ' ');
+    if (space == NULL || space == args || space[1] == '\0') {
+        pr_connection_reply(conn, "-ERR Syntax error");
+        return pr_connection_bad_command(conn) ? PR_COMMAND_CLOSE : PR_COMMAND_DONE;
+    }
+    pop3_session_forget_auth(s);
+    g_autofree char *user = g_strndup(args, (gsize)(space - args));
+    pr_auth_verify_apop_async(conn, user, s->apop_timestamp, space + 1, verify_done,
+                              pr_connection_ref(conn));
+    return PR_COMMAND_ASYNC;
+}
+
+/* The SASL mechanisms this connection may use: the settings' choice, less
+ * what the host cannot check. */
+PrSaslMechanisms
+pop3_sasl_mechanisms(PrConnection *conn)
+{
+    PrSaslMechanisms wanted = PR_SASL_MECH_PLAIN | PR_SASL_MECH_LOGIN;
+
+    if (pr_module_get_bool(pr_connection_get_module(conn), NULL, "cram_md5"))
+        wanted |= PR_SASL_MECH_CRAM_MD5;
+    return pr_sasl_mechanisms_available(pr_connection_get_host(conn), wanted);
+}
+
 /* RFC 5034 §4: "+" and one space, then the base64 challenge. */
 static const PrSaslExchange pop3_sasl = {
     .continuation = "+ ",
@@ -168,17 +222,18 @@ PrCommandResult
 pop3_cmd_auth(PrConnection *conn, gpointer session, const char *args)
 {
     Pop3Session *s = session;
+    PrSaslMechanisms mechanisms = pop3_sasl_mechanisms(conn);
     g_auto(GStrv) parts = NULL;
 
     if (*args == '\0') {
         /* The mechanism list some clients ask for before CAPA existed. */
-        pr_connection_reply(conn, "+OK List of SASL mechanisms follows");
-        pr_connection_reply(conn, "PLAIN");
-        pr_connection_reply(conn, "LOGIN");
-        pr_connection_reply(conn, ".");
+        g_autofree char *names = pr_sasl_mechanism_names(mechanisms, "\r\n");
+        g_autofree char *listing =
+            g_strdup_printf("+OK List of SASL mechanisms follows\r\n%s\r\n.\r\n", names);
+        pr_connection_write(conn, listing, strlen(listing));
         return PR_COMMAND_DONE;
     }
     parts = g_strsplit(args, " ", 2);
     pop3_session_forget_auth(s);
-    return pr_sasl_exchange_start(conn, parts[0], parts[1], &pop3_sasl);
+    return pr_sasl_exchange_start_full(conn, parts[0], parts[1], &pop3_sasl, mechanisms);
 }

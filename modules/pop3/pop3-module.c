@@ -18,6 +18,9 @@ static const PrCommand pop3_commands[] = {
       PR_COMMAND_FLAG_ARGS_REQUIRED | PR_COMMAND_FLAG_AUTH },
     { "PASS", pop3_cmd_pass, POP3_STATE_AUTHORIZATION,
       PR_COMMAND_FLAG_ARGS_REQUIRED | PR_COMMAND_FLAG_AUTH | PR_COMMAND_FLAG_SECRET },
+    /* Its own checks (TLS, arguments): while APOP is off it is an unknown
+     * command, whatever else is wrong. */
+    { "APOP", pop3_cmd_apop, POP3_STATE_AUTHORIZATION, PR_COMMAND_FLAG_SECRET },
     /* Without arguments AUTH lists the mechanisms, so arguments are optional. */
     { "AUTH", pop3_cmd_auth, POP3_STATE_AUTHORIZATION,
       PR_COMMAND_FLAG_AUTH | PR_COMMAND_FLAG_SECRET },
@@ -43,7 +46,7 @@ static const char *const pop3_replies[PR_REPLY_LAST] = {
     [PR_REPLY_TOO_MANY_CONNECTIONS] = "-ERR [SYS/TEMP] Too many connections, try again later",
     [PR_REPLY_TOO_MANY_FROM_IP] = "-ERR [SYS/TEMP] Too many connections from your address",
     [PR_REPLY_IDLE_TIMEOUT] = "-ERR Autologout; idle for too long",
-    [PR_REPLY_TLS_REQUIRED] = "-ERR [AUTH] TLS required before authentication, use STLS",
+    [PR_REPLY_TLS_REQUIRED] = POP3_R_TLS_REQUIRED,
     [PR_REPLY_STARTTLS_OK] = "+OK Begin TLS negotiation",
     [PR_REPLY_STARTTLS_UNAVAILABLE] = "-ERR STLS not available",
     [PR_REPLY_STARTTLS_PIPELINED] = "-ERR Data after STLS, closing connection",
@@ -74,6 +77,10 @@ static const PrLineProtocol pop3_protocol = {
 static gboolean
 pop3_init(PrModule *self, PrHost *host, GError **error)
 {
+    /* Not an error: store_secrets may be turned on by a reload. */
+    if ((pr_module_get_bool(self, NULL, "apop") || pr_module_get_bool(self, NULL, "cram_md5")) &&
+        !pr_auth_secrets_enabled(host))
+        g_warning(_("[pop3] apop and cram_md5 have no effect while [auth] store_secrets=false"));
     return pr_host_add_line_protocol(host, self, &pop3_protocol, error);
 }
 
@@ -91,6 +98,16 @@ static const PrSettingSpec pop3_settings[] = {
       .default_value = "false",
       .description = N_("Hold messages deleted by POP3 clients in the store, invisible to every "
                         "client, instead of deleting them"),
+      .flags = PR_SETTING_FLAG_RELOADABLE },
+    { .key = "apop",
+      .type = PR_SETTING_BOOL,
+      .default_value = "false",
+      .description = N_("Offer APOP (a timestamp in the greeting); needs [auth] store_secrets"),
+      .flags = PR_SETTING_FLAG_RELOADABLE },
+    { .key = "cram_md5",
+      .type = PR_SETTING_BOOL,
+      .default_value = "false",
+      .description = N_("Offer SASL CRAM-MD5; needs [auth] store_secrets"),
       .flags = PR_SETTING_FLAG_RELOADABLE },
     { .key = "max_failed_logins",
       .type = PR_SETTING_INT,

@@ -12,7 +12,15 @@
 void
 pop3_greeting(PrConnection *conn, gpointer session)
 {
-    /* No APOP timestamp: APOP needs the plaintext password on the server. */
+    Pop3Session *s = session;
+
+    /* RFC 1939 §7: the timestamp announces APOP. It survives STLS, where
+     * the client uses it; it is made only when APOP can succeed. */
+    if (pop3_apop_enabled(conn)) {
+        s->apop_timestamp = pr_auth_apop_timestamp_new(pr_connection_get_host(conn));
+        pr_connection_replyf(conn, "+OK Postroom POP3 server ready %s", s->apop_timestamp);
+        return;
+    }
     pr_connection_reply(conn, "+OK Postroom POP3 server ready");
 }
 
@@ -81,6 +89,7 @@ pop3_session_finish(PrConnection *conn, gpointer session)
     Pop3Session *s = session;
 
     pop3_session_forget_auth(s);
+    g_clear_pointer(&s->apop_timestamp, g_free);
     /* RFC 1939 §6: without QUIT there is no UPDATE state, so DELE marks
      * are simply dropped with the snapshot. */
     if (s->mailbox != NULL && !s->quit)

@@ -12,6 +12,10 @@ enum {
     POP3_STATE_ANY = POP3_STATE_AUTHORIZATION | POP3_STATE_TRANSACTION,
 };
 
+/* The module's reply to authentication on plaintext where TLS must come
+ * first (also its PR_REPLY_TLS_REQUIRED). */
+#define POP3_R_TLS_REQUIRED "-ERR [AUTH] TLS required before authentication, use STLS"
+
 /* RFC 2449 §4: a command line is at most 255 octets, CRLF included. */
 #define POP3_MAX_LINE 255
 /* RFC 1939 §3: the autologout timer is at least 10 minutes. */
@@ -21,8 +25,9 @@ enum {
 
 typedef struct {
     /* AUTHORIZATION */
-    char *user;          /* USER argument until PASS */
-    guint failed_logins; /* this session's failures, against max_failed_logins */
+    char *user;           /* USER argument until PASS */
+    guint failed_logins;  /* this session's failures, against max_failed_logins */
+    char *apop_timestamp; /* the greeting's RFC 1939 timestamp; NULL: no APOP */
 
     /* TRANSACTION */
     char *login;        /* canonical account name */
@@ -57,6 +62,9 @@ void pop3_session_opened(PrConnection *conn, Pop3Session *s, const char *login, 
 PrCommandResult pop3_cmd_user(PrConnection *conn, gpointer session, const char *args);
 PrCommandResult pop3_cmd_pass(PrConnection *conn, gpointer session, const char *args);
 PrCommandResult pop3_cmd_auth(PrConnection *conn, gpointer session, const char *args);
+PrCommandResult pop3_cmd_apop(PrConnection *conn, gpointer session, const char *args);
+PrSaslMechanisms pop3_sasl_mechanisms(PrConnection *conn);
+gboolean pop3_apop_enabled(PrConnection *conn);
 
 /* pop3-commands.c */
 gboolean pop3_message_arg(PrConnection *conn, Pop3Session *s, const char *arg, guint *index,

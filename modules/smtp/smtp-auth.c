@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
-/* AUTH (RFC 4954) with SASL PLAIN (RFC 4616) and LOGIN. CRAM-MD5 is not
- * offered: it needs the plaintext password on the server, and Postroom
- * stores only yescrypt hashes, so PLAIN and LOGIN over TLS are the safe
- * choice. By default AUTH is offered only on encrypted connections. */
+/* AUTH (RFC 4954) with SASL PLAIN (RFC 4616), LOGIN and, when the service
+ * sets cram_md5=true and the host stores the secrets it needs ([auth]
+ * store_secrets), CRAM-MD5 (RFC 2195). By default AUTH is offered only on
+ * encrypted connections; CRAM-MD5 follows the same rules. */
 
 #include "postroom-config.h"
 
@@ -14,6 +14,18 @@ smtp_auth_offered(PrConnection *conn, SmtpSession *s)
 {
     return s->auth_user == NULL && pr_connection_auth_allowed(conn) &&
            (pr_connection_is_tls(conn) || smtp_service_bool(conn, "plaintext_auth"));
+}
+
+/* The mechanisms of this service: the settings' choice, less what the
+ * host cannot check. */
+PrSaslMechanisms
+smtp_auth_mechanisms(PrConnection *conn)
+{
+    PrSaslMechanisms wanted = PR_SASL_MECH_PLAIN | PR_SASL_MECH_LOGIN;
+
+    if (smtp_service_bool(conn, "cram_md5"))
+        wanted |= PR_SASL_MECH_CRAM_MD5;
+    return pr_sasl_mechanisms_available(pr_connection_get_host(conn), wanted);
 }
 
 /* A failed attempt: counts for the intrusion prevention, which may end
@@ -98,5 +110,6 @@ smtp_cmd_auth(PrConnection *conn, gpointer session, const char *args)
         return PR_COMMAND_DONE;
     }
     parts = g_strsplit(args, " ", 2);
-    return pr_sasl_exchange_start(conn, parts[0], parts[1], &smtp_sasl);
+    return pr_sasl_exchange_start_full(conn, parts[0], parts[1], &smtp_sasl,
+                                       smtp_auth_mechanisms(conn));
 }

@@ -154,6 +154,13 @@ smtp_init(PrModule *self, PrHost *host, GError **error)
     if (!check_cidr_list(self, "ips_never_block", error) ||
         !check_cidr_list(self, "vrfy_expn_allow", error))
         return FALSE;
+    /* Not an error: store_secrets may be turned on by a reload. */
+    for (guint i = 0; smtp_service_names[i] != NULL; i++) {
+        if (pr_module_get_bool(self, smtp_service_names[i], "cram_md5") &&
+            !pr_auth_secrets_enabled(host))
+            g_warning(_("[%s] cram_md5 has no effect while [auth] store_secrets=false"),
+                      smtp_service_names[i]);
+    }
     m = g_new0(SmtpModule, 1);
     m->ips = smtp_ips_new(self);
     pr_module_set_data(self, m, smtp_module_free);
@@ -189,6 +196,8 @@ static const PrSettingSpec smtp_settings[] = {
       N_("Clients must use STARTTLS (or implicit TLS) before MAIL"), RELOAD },
     { NULL, "plaintext_auth", PR_SETTING_BOOL, "false", 0, 0, NULL,
       N_("Offer AUTH on connections that are not encrypted"), RELOAD },
+    { NULL, "cram_md5", PR_SETTING_BOOL, "false", 0, 0, NULL,
+      N_("Offer AUTH CRAM-MD5 (needs [auth] store_secrets)"), RELOAD },
     { NULL, "max_message_size", PR_SETTING_SIZE, "50M", 1024, 0, NULL,
       N_("Largest message accepted (also limited by [delivery] max_message_size)"), RELOAD },
     { NULL, "max_recipients", PR_SETTING_INT, "100", 1, 100000, NULL,
@@ -201,6 +210,8 @@ static const PrSettingSpec smtp_settings[] = {
       N_("Clients must use STARTTLS (or implicit TLS) before MAIL"), RELOAD },
     { "submission", "plaintext_auth", PR_SETTING_BOOL, "false", 0, 0, NULL,
       N_("Offer AUTH on connections that are not encrypted"), RELOAD },
+    { "submission", "cram_md5", PR_SETTING_BOOL, "false", 0, 0, NULL,
+      N_("Offer AUTH CRAM-MD5 (needs [auth] store_secrets)"), RELOAD },
     { "submission", "max_message_size", PR_SETTING_SIZE, "50M", 1024, 0, NULL,
       N_("Largest message accepted (also limited by [delivery] max_message_size)"), RELOAD },
     { "submission", "max_recipients", PR_SETTING_INT, "100", 1, 100000, NULL,
@@ -213,6 +224,8 @@ static const PrSettingSpec smtp_settings[] = {
       N_("Clients must use STARTTLS (or implicit TLS) before MAIL"), RELOAD },
     { "smtps", "plaintext_auth", PR_SETTING_BOOL, "false", 0, 0, NULL,
       N_("Offer AUTH on connections that are not encrypted"), RELOAD },
+    { "smtps", "cram_md5", PR_SETTING_BOOL, "false", 0, 0, NULL,
+      N_("Offer AUTH CRAM-MD5 (needs [auth] store_secrets)"), RELOAD },
     { "smtps", "max_message_size", PR_SETTING_SIZE, "50M", 1024, 0, NULL,
       N_("Largest message accepted (also limited by [delivery] max_message_size)"), RELOAD },
     { "smtps", "max_recipients", PR_SETTING_INT, "100", 1, 100000, NULL,

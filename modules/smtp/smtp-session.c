@@ -112,10 +112,12 @@ send_capabilities(PrConnection *conn, SmtpSession *s)
                          "250-ENHANCEDSTATUSCODES\r\n");
     if (pr_connection_can_starttls(conn))
         g_string_append(out, "250-STARTTLS\r\n");
-    /* No CRAM-MD5 (nor DIGEST-MD5, SCRAM): they need the plaintext
-     * password, and passwords are stored as yescrypt hashes. */
-    if (smtp_auth_offered(conn, s))
-        g_string_append(out, "250-AUTH PLAIN LOGIN\r\n");
+    /* CRAM-MD5 only where enabled (it needs stored secrets); no
+     * DIGEST-MD5 or SCRAM. */
+    if (smtp_auth_offered(conn, s)) {
+        g_autofree char *names = pr_sasl_mechanism_names(smtp_auth_mechanisms(conn), " ");
+        g_string_append_printf(out, "250-AUTH %s\r\n", names);
+    }
     g_string_append(out, "250-SMTPUTF8\r\n"
                          "250-DSN\r\n"
                          "250-CHUNKING\r\n"

@@ -125,6 +125,7 @@ PrCommandResult smtp_cmd_expn(PrConnection *conn, gpointer session, const char *
 /* smtp-auth.c */
 PrCommandResult smtp_cmd_auth(PrConnection *conn, gpointer session, const char *args);
 gboolean smtp_auth_offered(PrConnection *conn, SmtpSession *s);
+PrSaslMechanisms smtp_auth_mechanisms(PrConnection *conn);
 
 /* smtp-mail.c */
 PrCommandResult smtp_cmd_mail(PrConnection *conn, gpointer session, const char *args);

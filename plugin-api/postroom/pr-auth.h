@@ -14,6 +14,16 @@ G_BEGIN_DECLS
  * lockout_attempts`, `lockout_minutes`) and writes one `loginaudit` row per
  * attempt. #PrSasl decodes the SASL PLAIN and LOGIN exchanges (RFC 4616,
  * draft-murchison-sasl-login) so every protocol speaks them the same way.
+ *
+ * Passwords are stored hashed, which only the mechanisms that send the
+ * password can be checked against. APOP (RFC 1939) and CRAM-MD5 (RFC 2195)
+ * send a digest of the password and a server challenge instead, and need
+ * the password itself on the server: they work only when the administrator
+ * stores such secrets (`[auth] store_secrets=true`, see
+ * pr_auth_secrets_enabled()), and only in protocols that enable them
+ * (pr_auth_verify_apop_async(), pr_sasl_exchange_start_full()). The same
+ * lockout, audit and verdicts apply to them; an account without a stored
+ * secret fails exactly like a wrong digest.
  */
 
 /**
@@ -62,6 +72,63 @@ PR_AVAILABLE_IN_1_0
 PrAuthResult pr_auth_verify_finish(PrConnection *conn, GAsyncResult *result, char **canonical_user);
 
 /**
+ * pr_auth_secrets_enabled:
+ * @host: the host
+ *
+ * Whether the administrator stores the secrets that APOP and CRAM-MD5 are
+ * checked against (`[auth] store_secrets`, reloadable). While it is %FALSE
+ * every APOP and CRAM-MD5 attempt fails, so a protocol neither announces
+ * nor accepts them.
+ *
+ * Returns: %TRUE if APOP and CRAM-MD5 can succeed
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_auth_secrets_enabled(PrHost *host);
+
+/**
+ * pr_auth_apop_timestamp_new:
+ * @host: the host
+ *
+ * A new timestamp for a POP3 greeting (RFC 1939 section 7), of the form
+ * `<pid.random@hostname>` with 64 unpredictable bits, so that no digest a
+ * client once sent is ever valid again. Make one per connection and keep
+ * it for pr_auth_verify_apop_async().
+ *
+ * Returns: (transfer full): the timestamp, angle brackets included
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+char *pr_auth_apop_timestamp_new(PrHost *host);
+
+/**
+ * pr_auth_verify_apop_async:
+ * @conn: the client's connection (its address, service and cancellable are used)
+ * @user: the login name as given
+ * @timestamp: the timestamp the greeting of this connection carried, as
+ *   returned by pr_auth_apop_timestamp_new()
+ * @digest: the client's digest: 32 hexadecimal digits
+ * @callback: called on the main thread
+ * @user_data: passed to @callback
+ *
+ * Checks an APOP command: @digest must be the MD5 of @timestamp followed by
+ * the user's stored secret, compared in constant time. Lockout, the
+ * `loginaudit` row (mechanism "APOP") and the verdicts are those of
+ * pr_auth_verify_async(): an unknown user, a user without a stored secret
+ * and a wrong digest all give %PR_AUTH_FAILED, and so does every attempt
+ * while pr_auth_secrets_enabled() is %FALSE. Finish with
+ * pr_auth_verify_finish().
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_auth_verify_apop_async(PrConnection *conn, const char *user, const char *timestamp,
+                               const char *digest, GAsyncReadyCallback callback,
+                               gpointer user_data);
+
+/**
  * pr_auth_recent_login:
  * @host: the host
  * @ip: a client address
@@ -101,6 +168,10 @@ typedef enum {
 /**
  * pr_sasl_new:
  * @mechanism: "PLAIN" or "LOGIN", case-insensitive
+ *
+ * The mechanisms that send the password. CRAM-MD5 is available only
+ * through pr_sasl_exchange_start_full(), which checks that the protocol
+ * enabled it and that secrets are stored.
  *
  * Returns: (transfer full) (nullable): a new exchange, or %NULL for an
  *   unsupported mechanism
@@ -215,5 +286,77 @@ PR_AVAILABLE_IN_1_0
 PrCommandResult pr_sasl_exchange_start(PrConnection *conn, const char *mechanism,
                                        const char *initial_response,
                                        const PrSaslExchange *exchange);
+
+/**
+ * PrSaslMechanisms:
+ * @PR_SASL_MECH_PLAIN: PLAIN (RFC 4616)
+ * @PR_SASL_MECH_LOGIN: LOGIN (draft-murchison-sasl-login)
+ * @PR_SASL_MECH_CRAM_MD5: CRAM-MD5 (RFC 2195); needs stored secrets
+ *
+ * A set of SASL mechanisms, for pr_sasl_exchange_start_full().
+ */
+typedef enum {
+    PR_SASL_MECH_PLAIN = 1 << 0,
+    PR_SASL_MECH_LOGIN = 1 << 1,
+    PR_SASL_MECH_CRAM_MD5 = 1 << 2,
+} PrSaslMechanisms;
+
+/**
+ * pr_sasl_mechanisms_available:
+ * @host: the host
+ * @wanted: the mechanisms a protocol would offer
+ *
+ * The mechanisms of @wanted the host can check now: CRAM-MD5 only while
+ * pr_auth_secrets_enabled() is %TRUE. Announce exactly these (with
+ * pr_sasl_mechanism_names()) and give the same set to
+ * pr_sasl_exchange_start_full(), so that what is offered and what is
+ * accepted never differ.
+ *
+ * Returns: a subset of @wanted
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+PrSaslMechanisms pr_sasl_mechanisms_available(PrHost *host, PrSaslMechanisms wanted);
+
+/**
+ * pr_sasl_mechanism_names:
+ * @mechanisms: a set of mechanisms
+ * @separator: what goes between two names (" " for a CAPA or EHLO line,
+ *   "\r\n" for a listing)
+ *
+ * Returns: (transfer full): the names of @mechanisms in the order PLAIN,
+ *   LOGIN, CRAM-MD5; "" for the empty set
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+char *pr_sasl_mechanism_names(PrSaslMechanisms mechanisms, const char *separator);
+
+/**
+ * pr_sasl_exchange_start_full:
+ * @conn: the connection
+ * @mechanism: the mechanism the client asked for
+ * @initial_response: (nullable): the initial response (RFC 4959), or %NULL
+ * @exchange: (transfer none): the protocol's replies (static)
+ * @allowed: the mechanisms the protocol enabled
+ *
+ * Like pr_sasl_exchange_start() (which allows PLAIN and LOGIN), for the
+ * mechanisms in @allowed that pr_sasl_mechanisms_available() keeps; any
+ * other gets @exchange's @unknown_mechanism reply. For CRAM-MD5 the host
+ * makes a fresh challenge, sends it, and checks the client's digest
+ * against the stored secret (mechanism "CRAM-MD5" in the audit); an
+ * initial response to CRAM-MD5 is malformed, since the server speaks
+ * first.
+ *
+ * Returns: what the command handler returns
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+PrCommandResult pr_sasl_exchange_start_full(PrConnection *conn, const char *mechanism,
+                                            const char *initial_response,
+                                            const PrSaslExchange *exchange,
+                                            PrSaslMechanisms allowed);
 
 G_END_DECLS

@@ -2,10 +2,12 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "auth.h"
 #include "store/store-ops.h"
+#include "store/store-secrets.h"
 
 /* Lockout events seen by the log writer. */
 static guint lockout_events;
@@ -310,6 +312,217 @@ test_no_lockout(Fixture *f, gconstpointer data)
     g_assert_cmpuint(lockout_events, ==, 0);
 }
 
+/* ------------------------------------------ APOP and CRAM-MD5 digests */
+
+static void
+test_digest_vectors(void)
+{
+    const guint8 *apop_secret = (const guint8 *)"tanstaaf";
+    const guint8 *cram_secret = (const guint8 *)"tanstaaftanstaaf";
+    const char *apop_ts = "<1896.697170952@dbc.mtview.ca.us>";
+    const char *cram_ch = "<1896.697170952@postoffice.reston.mci.net>";
+
+    g_test_summary("The examples of RFC 1939 section 7 and RFC 2195 section 2");
+    g_assert_true(auth_check_digest(AUTH_PROOF_APOP, apop_secret, 8, apop_ts,
+                                    "c4c9334bac560ecc979e58001b3e22fb"));
+    /* Either case of hex digits. */
+    g_assert_true(auth_check_digest(AUTH_PROOF_APOP, apop_secret, 8, apop_ts,
+                                    "C4C9334BAC560ECC979E58001B3E22FB"));
+    g_assert_true(auth_check_digest(AUTH_PROOF_CRAM_MD5, cram_secret, 16, cram_ch,
+                                    "b913a602c7eda7a495b4e6e7334d3890"));
+    /* The two digests are not interchangeable. */
+    g_assert_false(auth_check_digest(AUTH_PROOF_CRAM_MD5, apop_secret, 8, apop_ts,
+                                     "c4c9334bac560ecc979e58001b3e22fb"));
+    g_assert_false(auth_check_digest(AUTH_PROOF_APOP, cram_secret, 16, cram_ch,
+                                     "b913a602c7eda7a495b4e6e7334d3890"));
+    /* Another timestamp, secret or digit, a short or long digest, non-hex. */
+    g_assert_false(auth_check_digest(AUTH_PROOF_APOP, apop_secret, 8,
+                                     "<1896.697170953@dbc.mtview.ca.us>",
+                                     "c4c9334bac560ecc979e58001b3e22fb"));
+    g_assert_false(auth_check_digest(AUTH_PROOF_APOP, (const guint8 *)"tanstaaF", 8, apop_ts,
+                                     "c4c9334bac560ecc979e58001b3e22fb"));
+    g_assert_false(auth_check_digest(AUTH_PROOF_APOP, apop_secret, 8, apop_ts,
+                                     "c4c9334bac560ecc979e58001b3e22fc"));
+    g_assert_false(auth_check_digest(AUTH_PROOF_APOP, apop_secret, 8, apop_ts,
+                                     "c4c9334bac560ecc979e58001b3e22f"));
+    g_assert_false(auth_check_digest(AUTH_PROOF_APOP, apop_secret, 8, apop_ts,
+                                     "c4c9334bac560ecc979e58001b3e22fb0"));
+    g_assert_false(auth_check_digest(AUTH_PROOF_APOP, apop_secret, 8, apop_ts,
+                                     "g4c9334bac560ecc979e58001b3e22fb"));
+    g_assert_false(auth_check_digest(AUTH_PROOF_APOP, apop_secret, 8, apop_ts, ""));
+}
+
+static void
+test_challenge(void)
+{
+    g_autofree char *a = auth_new_challenge("mail.example.com");
+    g_autofree char *b = auth_new_challenge("mail.example.com");
+    g_autofree char *odd = auth_new_challenge("bad host>name");
+    g_autofree char *pid = g_strdup_printf("<%d.", (int)getpid());
+
+    g_test_summary("Challenges are <pid.random@host>, differ every time, and stay one token");
+    g_assert_true(g_str_has_prefix(a, pid));
+    g_assert_true(g_str_has_suffix(a, "@mail.example.com>"));
+    g_assert_cmpstr(a, !=, b);
+    g_assert_true(g_regex_match_simple("^<[0-9]+\\.[0-9]+@[A-Za-z0-9.-]+>$", a, 0, 0));
+    g_assert_true(g_regex_match_simple("^<[0-9]+\\.[0-9]+@[A-Za-z0-9.-]+>$", odd, 0, 0));
+}
+
+static PrAuthResult
+verify_proof(Fixture *f, const char *ip, AuthProofKind kind, const char *user,
+             const char *challenge, const char *digest, gint64 now, char **canonical)
+{
+    g_autoptr(GError) error = NULL;
+    AuthProof proof = { .kind = kind, .challenge = challenge, .digest = digest };
+    PrAuthResult r = auth_verify_proof_sync(f->conn, &f->policy, "pop3", ip,
+                                            kind == AUTH_PROOF_APOP ? "APOP" : "CRAM-MD5", user,
+                                            &proof, now, canonical, &error);
+
+    g_assert_no_error(error);
+    return r;
+}
+
+static void
+test_verify_challenges(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = NULL;
+    g_autofree char *canonical = NULL;
+    const char *ts = "<1896.697170952@dbc.mtview.ca.us>";
+    /* The digests a client computes (the vectors above check the
+     * server's own computation against the RFCs). */
+    g_autofree char *apop_ok = g_compute_checksum_for_string(
+        G_CHECKSUM_MD5, "<1896.697170952@dbc.mtview.ca.us>s3cret", -1);
+    g_autofree char *cram_ok =
+        g_compute_hmac_for_string(G_CHECKSUM_MD5, (const guchar *)"s3cret", 6, ts, -1);
+
+    g_test_summary("APOP and CRAM-MD5 against stored secrets: the same verdicts, lockout and "
+                   "audit as passwords; no secret or secrets off fails like a wrong digest");
+    f->policy.lockout_attempts = 0;
+    f->policy.store_secrets = TRUE;
+
+    /* alice has no secret yet. */
+    g_assert_cmpint(verify_proof(f, "192.0.2.7", AUTH_PROOF_APOP, "alice", ts, apop_ok, 10, NULL),
+                    ==, PR_AUTH_FAILED);
+    g_assert_true(store_user_secret_set(f->conn, "ALICE", (const guint8 *)"s3cret", 6, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(
+        verify_proof(f, "192.0.2.7", AUTH_PROOF_APOP, "Alice", ts, apop_ok, 11, &canonical), ==,
+        PR_AUTH_OK);
+    g_assert_cmpstr(canonical, ==, "alice");
+    g_assert_cmpint(
+        verify_proof(f, "192.0.2.7", AUTH_PROOF_CRAM_MD5, "alice", ts, cram_ok, 12, NULL), ==,
+        PR_AUTH_OK);
+    /* Each digest only for its own mechanism. */
+    g_assert_cmpint(
+        verify_proof(f, "192.0.2.7", AUTH_PROOF_CRAM_MD5, "alice", ts, apop_ok, 13, NULL), ==,
+        PR_AUTH_FAILED);
+    g_assert_cmpint(verify_proof(f, "192.0.2.7", AUTH_PROOF_APOP, "nobody", ts, apop_ok, 14, NULL),
+                    ==, PR_AUTH_FAILED);
+    /* The hash is not a way in: the password itself is not a digest. */
+    g_assert_cmpint(verify_proof(f, "192.0.2.7", AUTH_PROOF_APOP, "alice", ts, "s3cret", 15, NULL),
+                    ==, PR_AUTH_FAILED);
+
+    /* Switching store_secrets off stops the secrets that are left. */
+    f->policy.store_secrets = FALSE;
+    g_assert_cmpint(verify_proof(f, "192.0.2.7", AUTH_PROOF_APOP, "alice", ts, apop_ok, 16, NULL),
+                    ==, PR_AUTH_FAILED);
+    f->policy.store_secrets = TRUE;
+
+    g_assert_true(store_user_set_enabled(f->conn, "alice", FALSE, &error));
+    g_assert_cmpint(verify_proof(f, "192.0.2.7", AUTH_PROOF_APOP, "alice", ts, apop_ok, 17, NULL),
+                    ==, PR_AUTH_DISABLED);
+    g_assert_true(store_user_set_enabled(f->conn, "alice", TRUE, &error));
+
+    /* A new password without a secret drops the old secret. */
+    g_assert_true(store_user_set_password_and_secret(f->conn, "alice", "$6$x$y", NULL, 0, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(verify_proof(f, "192.0.2.7", AUTH_PROOF_APOP, "alice", ts, apop_ok, 18, NULL),
+                    ==, PR_AUTH_FAILED);
+
+    rows = audit_rows(f, "192.0.2.7");
+    g_assert_cmpuint(rows->len, ==, 9);
+    const char *reasons[] = { "no-secret",    "disabled",     "no-secret",
+                              "bad-password", "unknown-user", "bad-password",
+                              "ok",           "ok",           "no-secret" };
+    const char *mechs[] = { "APOP",     "APOP",     "APOP", "APOP", "APOP",
+                            "CRAM-MD5", "CRAM-MD5", "APOP", "APOP" };
+    for (guint i = 0; i < rows->len; i++) {
+        StoreLoginAudit *a = rows->pdata[i];
+        g_assert_cmpstr(a->reason, ==, reasons[i]);
+        g_assert_cmpstr(a->mechanism, ==, mechs[i]);
+    }
+}
+
+static void
+test_challenge_lockout(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    const char *ts = "<1.2@example.com>";
+    g_autofree char *good =
+        g_compute_checksum_for_string(G_CHECKSUM_MD5, "<1.2@example.com>s3cret", -1);
+    const char *ip = "198.51.100.20";
+
+    g_test_summary("Failed APOP attempts lock the address like failed passwords");
+    f->policy.store_secrets = TRUE;
+    g_assert_true(store_user_secret_set(f->conn, "alice", (const guint8 *)"s3cret", 6, &error));
+    for (int i = 0; i < 3; i++)
+        g_assert_cmpint(verify_proof(f, ip, AUTH_PROOF_APOP, "alice", ts,
+                                     "00000000000000000000000000000000", 100 + i, NULL),
+                        ==, PR_AUTH_FAILED);
+    g_assert_cmpint(verify_proof(f, ip, AUTH_PROOF_APOP, "alice", ts, good, 104, NULL), ==,
+                    PR_AUTH_LOCKED);
+    /* And the password path sees the same lock. */
+    g_assert_cmpint(verify(f, ip, "alice", "s3cret", 105, NULL), ==, PR_AUTH_LOCKED);
+    g_assert_cmpuint(lockout_events, ==, 1);
+}
+
+static void
+test_secret_store(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(StoreUserSecret) s = NULL;
+    g_autoptr(StoreUserSecret) none = NULL;
+    g_autoptr(GHashTable) names = NULL;
+    const guint8 odd[] = { 'p', 0xff, 'w', 0x01, 0x80 };
+    g_autofree char *hash = auth_hash_password("pw", "sha512-crypt", &error);
+
+    g_test_summary("Secrets: any bytes round-trip, replace, drop one or all, go with the user");
+    g_assert_cmpint(store_user_add(f->conn, "bob", hash, NULL, &error), >, 0);
+    g_assert_true(store_user_secret_set(f->conn, "bob", odd, sizeof(odd), &error));
+    g_assert_no_error(error);
+    s = store_user_secret_get(f->conn, "BOB", &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(s->name, ==, "bob");
+    g_assert_true(s->enabled);
+    g_assert_cmpmem(s->secret, s->secret_len, odd, sizeof(odd));
+    none = store_user_secret_get(f->conn, "alice", &error);
+    g_assert_no_error(error);
+    g_assert_null(none->secret);
+    g_assert_null(store_user_secret_get(f->conn, "carol", &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_assert_false(store_user_secret_set(f->conn, "carol", odd, 1, &error));
+    g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    g_assert_true(store_user_secret_set(f->conn, "alice", (const guint8 *)"a", 1, &error));
+    g_assert_true(store_user_secret_set(f->conn, "alice", (const guint8 *)"b2", 2, &error));
+    names = store_user_secret_names(f->conn, &error);
+    g_assert_cmpuint(g_hash_table_size(names), ==, 2);
+    g_assert_cmpint(store_user_secret_drop(f->conn, "alice", &error), ==, 1);
+    g_assert_cmpint(store_user_secret_drop(f->conn, "alice", &error), ==, 0);
+    g_assert_true(store_user_secret_set(f->conn, "alice", (const guint8 *)"a", 1, &error));
+    /* Deleting the user deletes its secret. */
+    g_assert_true(store_user_delete(f->conn, "bob", &error));
+    g_clear_pointer(&names, g_hash_table_unref);
+    names = store_user_secret_names(f->conn, &error);
+    g_assert_cmpuint(g_hash_table_size(names), ==, 1);
+    g_assert_true(g_hash_table_contains(names, "alice"));
+    g_assert_cmpint(store_user_secret_drop(f->conn, NULL, &error), ==, 1);
+    g_assert_no_error(error);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -329,6 +542,14 @@ main(int argc, char **argv)
     g_test_add("/auth/verify/success-clears", Fixture, NULL, fixture_set_up, test_success_clears,
                fixture_tear_down);
     g_test_add("/auth/verify/no-lockout", Fixture, NULL, fixture_set_up, test_no_lockout,
+               fixture_tear_down);
+    g_test_add_func("/auth/digest/vectors", test_digest_vectors);
+    g_test_add_func("/auth/digest/challenge", test_challenge);
+    g_test_add("/auth/verify/challenges", Fixture, NULL, fixture_set_up, test_verify_challenges,
+               fixture_tear_down);
+    g_test_add("/auth/verify/challenge-lockout", Fixture, NULL, fixture_set_up,
+               test_challenge_lockout, fixture_tear_down);
+    g_test_add("/auth/secrets/store", Fixture, NULL, fixture_set_up, test_secret_store,
                fixture_tear_down);
     return g_test_run();
 }

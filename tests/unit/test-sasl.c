@@ -4,6 +4,8 @@
 #include <string.h>
 #include <postroom/pr-auth.h>
 
+#include "auth.h"
+
 static char *
 b64(const char *data, gsize len)
 {
@@ -246,12 +248,108 @@ test_bad_base64(void)
     }
 }
 
+static void
+test_cram_md5(void)
+{
+    const char *ch = "<1896.697170952@postoffice.reston.mci.net>";
+    g_autoptr(PrSasl) s = sasl_new_cram_md5(ch);
+    g_autofree char *challenge = NULL;
+    g_autofree char *decoded = NULL;
+    gsize len = 0;
+    /* RFC 2195 section 2: the client's answer to that challenge. */
+    const char *resp = "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw";
+
+    g_test_summary("CRAM-MD5: the server's challenge first, then user and digest (RFC 2195)");
+    g_assert_cmpstr(pr_sasl_get_mechanism(s), ==, "CRAM-MD5");
+    g_assert_cmpint(pr_sasl_step(s, NULL, &challenge), ==, PR_SASL_CONTINUE);
+    decoded = (char *)g_base64_decode(challenge, &len);
+    g_assert_cmpmem(decoded, len, ch, strlen(ch));
+    g_clear_pointer(&challenge, g_free);
+    g_assert_null(sasl_get_digest(s));
+    g_assert_cmpint(pr_sasl_step(s, resp, &challenge), ==, PR_SASL_DONE);
+    g_assert_cmpstr(pr_sasl_get_user(s), ==, "tim");
+    g_assert_cmpstr(sasl_get_digest(s), ==, "b913a602c7eda7a495b4e6e7334d3890");
+    g_assert_cmpstr(sasl_get_challenge(s), ==, ch);
+    /* No password: CRAM-MD5 never sends it. */
+    g_assert_null(pr_sasl_get_password(s));
+
+    /* A user name with a space: the digest is the last word. */
+    {
+        g_autoptr(PrSasl) t = sasl_new_cram_md5("<1.2@h>");
+        g_autofree char *c = NULL;
+        g_autofree char *r = b64("tim smith 0123456789abcdef0123456789ABCDEF", 42);
+
+        g_assert_cmpint(pr_sasl_step(t, NULL, &c), ==, PR_SASL_CONTINUE);
+        g_assert_cmpint(pr_sasl_step(t, r, &c), ==, PR_SASL_DONE);
+        g_assert_cmpstr(pr_sasl_get_user(t), ==, "tim smith");
+    }
+}
+
+static void
+test_cram_md5_malformed(void)
+{
+    const char *bad[] = {
+        "tim b913a602c7eda7a495b4e6e7334d389",   /* 31 digits */
+        "tim b913a602c7eda7a495b4e6e7334d38900", /* 33 */
+        "tim b913a602c7eda7a495b4e6e7334d389g",  /* not hex */
+        "timb913a602c7eda7a495b4e6e7334d3890",   /* no space */
+        " b913a602c7eda7a495b4e6e7334d3890",     /* no user */
+        "",
+    };
+
+    g_test_summary("CRAM-MD5 refuses an initial response and answers that are not user SP "
+                   "32 hex digits");
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(PrSasl) s = sasl_new_cram_md5("<1.2@h>");
+        g_autofree char *c = NULL;
+        g_autofree char *r = b64(bad[i], strlen(bad[i]));
+
+        g_assert_cmpint(pr_sasl_step(s, NULL, &c), ==, PR_SASL_CONTINUE);
+        g_clear_pointer(&c, g_free);
+        g_assert_cmpint(pr_sasl_step(s, r, &c), ==, PR_SASL_MALFORMED);
+        g_assert_null(pr_sasl_get_user(s));
+        g_assert_null(sasl_get_digest(s));
+    }
+    {
+        g_autoptr(PrSasl) s = sasl_new_cram_md5("<1.2@h>");
+        g_autofree char *c = NULL;
+        g_autofree char *r = b64("tim b913a602c7eda7a495b4e6e7334d3890", 36);
+
+        g_assert_cmpint(pr_sasl_step(s, r, &c), ==, PR_SASL_MALFORMED);
+    }
+    {
+        g_autoptr(PrSasl) s = sasl_new_cram_md5("<1.2@h>");
+        g_autofree char *c = NULL;
+
+        g_assert_cmpint(pr_sasl_step(s, NULL, &c), ==, PR_SASL_CONTINUE);
+        g_clear_pointer(&c, g_free);
+        g_assert_cmpint(pr_sasl_step(s, "*", &c), ==, PR_SASL_CANCELLED);
+    }
+}
+
+static void
+test_mechanism_names(void)
+{
+    g_autofree char *all = pr_sasl_mechanism_names(
+        PR_SASL_MECH_CRAM_MD5 | PR_SASL_MECH_LOGIN | PR_SASL_MECH_PLAIN, " ");
+    g_autofree char *two = pr_sasl_mechanism_names(PR_SASL_MECH_PLAIN | PR_SASL_MECH_LOGIN, "\r\n");
+    g_autofree char *none = pr_sasl_mechanism_names(0, " ");
+
+    g_test_summary("Mechanism lists for CAPA, EHLO and AUTH listings");
+    g_assert_cmpstr(all, ==, "PLAIN LOGIN CRAM-MD5");
+    g_assert_cmpstr(two, ==, "PLAIN\r\nLOGIN");
+    g_assert_cmpstr(none, ==, "");
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
     g_test_add_func("/sasl/unknown", test_unknown);
+    g_test_add_func("/sasl/cram-md5/exchange", test_cram_md5);
+    g_test_add_func("/sasl/cram-md5/malformed", test_cram_md5_malformed);
+    g_test_add_func("/sasl/mechanism-names", test_mechanism_names);
     g_test_add_func("/sasl/plain/initial", test_plain_initial);
     g_test_add_func("/sasl/plain/challenge", test_plain_challenge);
     g_test_add_func("/sasl/plain/malformed", test_plain_malformed);
