@@ -38,8 +38,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Directory, directory_unref)
 struct _DeliveryService {
     PrHost *host;
     DeliverySettings settings; /* read-only after creation */
-    GMutex lock;               /* guards current */
-    Directory *current;
+    GMutex lock;               /* guards current and confirmed */
+    Directory *current;        /* the newest version seen */
+    gint64 confirmed;          /* monotonic time of a query that found it current */
     PrQueueNotifyFunc notify;
     gpointer notify_data;
     PrModule *notify_module;
@@ -47,6 +48,11 @@ struct _DeliveryService {
     GMutex batch_lock;   /* guards pending and committing */
     GPtrArray *pending;  /* DeliverItem*, prepared, waiting for a commit */
     gboolean committing; /* a worker is committing pending items */
+    /* Prepares begun and ended (batched or failed): the committer waits
+     * briefly for those running (see wait_for_prepares()). */
+    guint64 prepares_begun, prepares_ended;
+    GCond prepared;     /* signalled when a prepare ends ... */
+    gboolean gathering; /* ... if the committer waits for it */
 };
 
 DeliveryService *
@@ -57,6 +63,7 @@ delivery_service_new(PrHost *host)
     delivery_settings_init(&ds->settings, host->config, host->hostname);
     g_mutex_init(&ds->lock);
     g_mutex_init(&ds->batch_lock);
+    g_cond_init(&ds->prepared);
     ds->pending = g_ptr_array_new();
     return ds;
 }
@@ -72,24 +79,44 @@ delivery_service_free(DeliveryService *ds)
      * prepared message is still waiting here. */
     g_warn_if_fail(ds->pending->len == 0);
     g_ptr_array_unref(ds->pending);
+    g_cond_clear(&ds->prepared);
     g_mutex_clear(&ds->batch_lock);
     delivery_settings_clear(&ds->settings);
     g_free(ds);
 }
 
+/* How long a delivery trusts a snapshot that a query found current. */
+#define DIRECTORY_TRUST_US (100 * 1000)
+
 /* On a store worker: the snapshot for the store's current directory
- * version, loaded if it changed. One cheap query per call keeps
+ * version, loaded if it changed. One cheap query per recipient check keeps
  * `postroomctl user add` effective at the very next recipient, on every
- * instance sharing the database. */
+ * instance sharing the database. A delivery (@recent_ok) skips the query
+ * when another one confirmed the snapshot within DIRECTORY_TRUST_US: its
+ * recipients were checked moments ago, against that snapshot or an older
+ * one, and the snapshot only ever moves forward. (A user deleted since
+ * fails at the commit, as it could anyway between routing and commit.) */
 static Directory *
-directory_current(DeliveryService *ds, StoreConn *c, GError **error)
+directory_current(DeliveryService *ds, StoreConn *c, gboolean recent_ok, GError **error)
 {
+    gint64 asked = g_get_monotonic_time();
+    Directory *d = NULL;
+    if (recent_ok) {
+        g_mutex_lock(&ds->lock);
+        if (ds->current != NULL && asked - ds->confirmed < DIRECTORY_TRUST_US)
+            d = directory_ref(ds->current);
+        g_mutex_unlock(&ds->lock);
+        if (d != NULL)
+            return d;
+    }
     gint64 version = store_directory_version(c, error);
     if (version < 0)
         return NULL;
     g_mutex_lock(&ds->lock);
-    Directory *d =
-        ds->current != NULL && ds->current->version == version ? directory_ref(ds->current) : NULL;
+    if (ds->current != NULL && ds->current->version == version) {
+        d = directory_ref(ds->current);
+        ds->confirmed = MAX(ds->confirmed, asked);
+    }
     g_mutex_unlock(&ds->lock);
     if (d != NULL)
         return d;
@@ -105,6 +132,7 @@ directory_current(DeliveryService *ds, StoreConn *c, GError **error)
     if (ds->current == NULL || ds->current->version < version) {
         directory_unref(ds->current);
         ds->current = directory_ref(d);
+        ds->confirmed = asked;
     }
     g_mutex_unlock(&ds->lock);
     return d;
@@ -119,6 +147,9 @@ struct _PrEnvelope {
     gboolean sender_local;
     char *ret, *envid;
     GPtrArray *recipients, *notify, *orcpt; /* char*, parallel; NULL entries allowed */
+    gint64 collector_id;
+    char *collector_uid; /* pr_envelope_set_collected(), or NULL */
+    gboolean no_implicit_user_mapping;
 };
 
 PrEnvelope *
@@ -146,6 +177,7 @@ pr_envelope_free(PrEnvelope *e)
     g_free(e->auth_user);
     g_free(e->ret);
     g_free(e->envid);
+    g_free(e->collector_uid);
     g_ptr_array_unref(e->recipients);
     g_ptr_array_unref(e->notify);
     g_ptr_array_unref(e->orcpt);
@@ -188,6 +220,21 @@ pr_envelope_set_dsn(PrEnvelope *e, const char *ret, const char *envid)
     g_return_if_fail(e != NULL);
     replace(&e->ret, ret);
     replace(&e->envid, envid);
+}
+
+void
+pr_envelope_set_collected(PrEnvelope *e, gint64 collector_id, const char *uid)
+{
+    g_return_if_fail(e != NULL && uid != NULL);
+    e->collector_id = collector_id;
+    replace(&e->collector_uid, uid);
+}
+
+void
+pr_envelope_set_implicit_mapping(PrEnvelope *e, gboolean enabled)
+{
+    g_return_if_fail(e != NULL);
+    e->no_implicit_user_mapping = !enabled;
 }
 
 void
@@ -236,6 +283,9 @@ envelope_copy(const PrEnvelope *e)
     c->sender_local = e->sender_local;
     c->ret = g_strdup(e->ret);
     c->envid = g_strdup(e->envid);
+    c->collector_id = e->collector_id;
+    c->collector_uid = g_strdup(e->collector_uid);
+    c->no_implicit_user_mapping = e->no_implicit_user_mapping;
     c->recipients = copy_strings(e->recipients);
     c->notify = copy_strings(e->notify);
     c->orcpt = copy_strings(e->orcpt);
@@ -319,7 +369,7 @@ static gpointer
 check_job(StoreConn *c, gpointer data, GError **error)
 {
     CheckJob *j = data;
-    g_autoptr(Directory) d = directory_current(j->ds, c, error);
+    g_autoptr(Directory) d = directory_current(j->ds, c, FALSE, error);
     if (d == NULL)
         return NULL;
     RouterMessage m = { j->envelope->sender,
@@ -327,7 +377,8 @@ check_job(StoreConn *c, gpointer data, GError **error)
                         j->envelope->auth_user != NULL || j->envelope->sender_local,
                         0,
                         NULL,
-                        0 };
+                        0,
+                        j->envelope->no_implicit_user_mapping };
     const char *one[] = { j->address, NULL };
     g_autoptr(RouterOutcome) out = router_route(d->data, &m, one);
     PrRecipientStatus status = status_of(d->data, out->results->pdata[0]);
@@ -532,6 +583,50 @@ commit_batch(DeliveryService *ds, StoreConn *c, GPtrArray *batch)
     complete_batch(batch);
 }
 
+/* Under load, the prepares running when a commit starts would each need a
+ * commit (and a database fsync) of their own a moment later: the committer
+ * waits for them, briefly, so that one commit covers them too. Alone, a
+ * message waits for nothing. With batch_lock held. */
+#define GATHER_WAIT_US 2000
+
+static void
+wait_for_prepares(DeliveryService *ds)
+{
+    guint64 running = ds->prepares_begun;
+    gint64 until = g_get_monotonic_time() + GATHER_WAIT_US;
+    ds->gathering = TRUE;
+    while (ds->prepares_ended < running && ds->pending->len < MAX_BATCH &&
+           g_cond_wait_until(&ds->prepared, &ds->batch_lock, until))
+        ;
+    ds->gathering = FALSE;
+}
+
+/* With batch_lock held. */
+static void
+prepare_ended(DeliveryService *ds)
+{
+    ds->prepares_ended++;
+    if (ds->gathering)
+        g_cond_signal(&ds->prepared);
+}
+
+static void
+prepare_begins(DeliveryService *ds)
+{
+    g_mutex_lock(&ds->batch_lock);
+    ds->prepares_begun++;
+    g_mutex_unlock(&ds->batch_lock);
+}
+
+/* A prepare that ends without joining the batch. */
+static void
+prepare_ends(DeliveryService *ds)
+{
+    g_mutex_lock(&ds->batch_lock);
+    prepare_ended(ds);
+    g_mutex_unlock(&ds->batch_lock);
+}
+
 /* Adds a prepared item to the pending commit; commits if no other worker
  * does. The item belongs to the batch from here. */
 static void
@@ -539,12 +634,14 @@ batch_add(DeliveryService *ds, StoreConn *c, DeliverItem *item)
 {
     g_mutex_lock(&ds->batch_lock);
     g_ptr_array_add(ds->pending, item);
+    prepare_ended(ds);
     if (ds->committing) {
         g_mutex_unlock(&ds->batch_lock);
         return;
     }
     ds->committing = TRUE;
     while (ds->pending->len > 0) {
+        wait_for_prepares(ds);
         guint n = MIN(ds->pending->len, MAX_BATCH);
         g_autoptr(GPtrArray) batch = g_ptr_array_sized_new(n);
         for (guint i = 0; i < n; i++)
@@ -558,57 +655,56 @@ batch_add(DeliveryService *ds, StoreConn *c, DeliverItem *item)
     g_mutex_unlock(&ds->batch_lock);
 }
 
-/* What a prepare job returns when its item went to the batch. */
-static char batched_marker;
+static gboolean
+complete_item_cb(gpointer data)
+{
+    deliver_item_complete(data);
+    return G_SOURCE_REMOVE;
+}
 
-static gpointer
-prepare_job(StoreConn *c, gpointer data, GError **error)
+/* On a store worker, detached: the item goes to the batch, whose commit
+ * completes it, or (failed, or nothing to store) back to its caller from
+ * here. */
+static void
+prepare_job(StoreConn *c, gpointer data)
 {
     DeliverItem *item = data;
     PrEnvelope *e = item->envelope;
-    item->directory = directory_current(item->ds, c, error);
-    if (item->directory == NULL)
-        return NULL;
-
-    g_ptr_array_add(e->recipients, NULL);
-    DeliveryEnvelope env = { e->sender,
-                             e->auth_user,
-                             e->auth_user != NULL || e->sender_local,
-                             e->client_ip,
-                             e->helo,
-                             e->protocol,
-                             (const char *const *)e->recipients->pdata,
-                             (const char *const *)e->notify->pdata,
-                             (const char *const *)e->orcpt->pdata,
-                             e->ret,
-                             e->envid };
-    item->job =
-        delivery_prepare(&item->ds->settings, item->directory->data, item->message, &env, error);
-    if (item->job == NULL)
-        return NULL;
-    if (!delivery_job_has_copies(item->job))
-        return report_of(item, error); /* nothing to commit */
-    batch_add(item->ds, c, item);
-    return &batched_marker;
-}
-
-static void
-prepare_done(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-    PrHost *host = user_data;
-    GError *error = NULL;
-    gpointer result = store_run_finish(host->store, res, &error);
-
-    /* A batched item may be complete and freed already: not touched. */
-    if (result == &batched_marker)
-        return;
-    DeliverItem *item = g_task_get_task_data(G_TASK(res));
-    item->report = result;
-    item->error = error;
+    prepare_begins(item->ds);
+    /* The snapshot the recipients were checked against at RCPT time, or a
+     * newer one: no query of its own when one was confirmed just now. */
+    item->directory = directory_current(item->ds, c, TRUE, &item->error);
+    if (item->directory != NULL) {
+        g_ptr_array_add(e->recipients, NULL);
+        DeliveryEnvelope env = { e->sender,
+                                 e->auth_user,
+                                 e->auth_user != NULL || e->sender_local,
+                                 e->client_ip,
+                                 e->helo,
+                                 e->protocol,
+                                 (const char *const *)e->recipients->pdata,
+                                 (const char *const *)e->notify->pdata,
+                                 (const char *const *)e->orcpt->pdata,
+                                 e->ret,
+                                 e->envid,
+                                 e->collector_id,
+                                 e->collector_uid,
+                                 e->no_implicit_user_mapping };
+        item->job = delivery_prepare(&item->ds->settings, item->directory->data, item->message,
+                                     &env, &item->error);
+        if (item->job != NULL && delivery_job_has_copies(item->job)) {
+            batch_add(item->ds, c, item);
+            return;
+        }
+        if (item->job != NULL)
+            item->report = report_of(item, &item->error); /* nothing to commit */
+    }
+    prepare_ends(item->ds);
     if (item->report == NULL && item->error == NULL)
         item->error = g_error_new_literal(PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
                                           _("The delivery ended without a result."));
-    deliver_item_complete(item);
+    g_main_context_invoke_full(g_task_get_context(item->task), G_PRIORITY_DEFAULT, complete_item_cb,
+                               item, NULL);
 }
 
 void
@@ -627,9 +723,8 @@ pr_delivery_deliver_async(PrHost *host, const PrEnvelope *envelope, GBytes *mess
     item->message = g_bytes_ref(message);
     item->task = task;
     /* No cancellable for the job: once started, a delivery runs to its end
-     * so that what was stored is always reported. The item is no task data
-     * of the job: once batched, it outlives the job. */
-    store_run_async(host->store, prepare_job, item, NULL, NULL, prepare_done, host);
+     * so that what was stored is always reported. */
+    store_run_detached(host->store, prepare_job, item);
 }
 
 PrDeliveryReport *

@@ -127,18 +127,24 @@ delivery_normalize(GBytes *message)
     gsize len = 0;
     const char *data = g_bytes_get_data(message, &len);
     GByteArray *out = g_byte_array_sized_new(len + len / 40 + 2);
+    gsize run = 0; /* start of the bytes not yet copied */
 
+    /* Copied in runs between the line ends that change, not byte by byte:
+     * mail from SMTP is CRLF already and comes through in one piece. */
     for (gsize i = 0; i < len; i++) {
-        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) {
+            g_byte_array_append(out, (const guint8 *)data + run, i - run);
             g_byte_array_append(out, (const guint8 *)"\r", 1);
-        if (data[i] == '\r' && (i + 1 == len || data[i + 1] != '\n')) {
+            run = i; /* the LF itself follows with the next run */
+        } else if (data[i] == '\r' && (i + 1 == len || data[i + 1] != '\n')) {
             /* A lone CR becomes a line end too: nothing downstream may see
              * line ends of another kind. */
+            g_byte_array_append(out, (const guint8 *)data + run, i - run);
             g_byte_array_append(out, (const guint8 *)"\r\n", 2);
-            continue;
+            run = i + 1;
         }
-        g_byte_array_append(out, (const guint8 *)data + i, 1);
     }
+    g_byte_array_append(out, (const guint8 *)data + run, len - run);
     if (out->len < 2 || out->data[out->len - 2] != '\r' || out->data[out->len - 1] != '\n')
         g_byte_array_append(out, (const guint8 *)"\r\n", 2);
     return g_byte_array_free_to_bytes(out);
@@ -224,13 +230,26 @@ rfc5322_date(GDateTime *t)
         (int)(ABS(offset) % 60));
 }
 
+/* The local time zone, read once: GLib 2.74 reads the zone file again on
+ * every g_date_time_new_from_unix_local() when TZ is not set. */
+static GTimeZone *
+local_zone(void)
+{
+    static GTimeZone *zone;
+
+    if (g_once_init_enter(&zone))
+        g_once_init_leave(&zone, g_time_zone_new_local());
+    return zone;
+}
+
 /* Return-Path and a Received line, then the message. @for_rcpt is the one
  * recipient's normalised address, or NULL. */
 static GBytes *
 trace_headers(const DeliverySettings *s, const DeliveryEnvelope *env, const char *for_rcpt,
               GBytes *body, gint64 received)
 {
-    g_autoptr(GDateTime) now = g_date_time_new_from_unix_local(received);
+    g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc(received);
+    g_autoptr(GDateTime) now = g_date_time_to_timezone(utc, local_zone());
     g_autofree char *date = rfc5322_date(now);
     g_autoptr(GString) out = g_string_new(NULL);
 
@@ -319,15 +338,16 @@ dsn_of(const DeliveryEnvelope *env, const RouterOutcome *routed, const char *add
 /* ---- prepared messages ----
  *
  * Delivery has two halves. delivery_prepare() needs no database: it checks,
- * routes and writes each copy to the spool with its data fsynced, so
- * several messages can be prepared at once on several threads (the file
+ * routes and writes each copy to the spool with its data and name fsynced,
+ * so several messages can be prepared at once on several threads (the file
  * system merges their fsyncs into shared journal commits).
- * delivery_commit() then makes the copies' names durable (one fsync per
- * spool bucket) and commits the rows of many messages in one transaction,
- * so one database fsync covers them all. The durability argument is the
- * same as for a single message: the row is the commit point, and when it
- * commits, the file's data and name are already on disk; a crash before it
- * leaves only files that no row names, which the spool sweep removes. */
+ * delivery_commit() then commits the rows of many messages in one
+ * transaction (store_deliver_batch(): the statements per mailbox user once
+ * per batch), so one database fsync covers them all. The durability
+ * argument is the same as for a single message: the row is the commit
+ * point, and when it commits, the file's data and name are already on disk;
+ * a crash before it leaves only files that no row names, which the spool
+ * sweep removes. */
 
 /* One stored copy of a message: a spool file and whom it is for. */
 typedef struct {
@@ -442,7 +462,8 @@ delivery_prepare(const DeliverySettings *s, const RouterData *dir, GBytes *messa
                          env->sender_local,
                          h->received,
                          (const char *const *)h->delivered_to->pdata,
-                         (gint64)len };
+                         (gint64)len,
+                         env->no_implicit_user_mapping };
     job->report->outcome = router_route(dir, &rm, env->recipients);
     RouterOutcome *out = job->report->outcome;
 
@@ -477,32 +498,71 @@ delivery_prepare(const DeliverySettings *s, const RouterData *dir, GBytes *messa
     return g_steal_pointer(&job);
 }
 
-/* The rows of one copy, in the current transaction. */
-static gint64
-copy_rows(StoreConn *c, const DeliveryJob *job, const DeliveryCopy *copy, GPtrArray *alerts,
-          GError **error)
+/* What the store needs for the rows of one copy (a StoreDelivery), with
+ * the strings and arrays it points to. */
+typedef struct {
+    StoreMessage message;
+    GPtrArray *prefixes; /* char* */
+    GArray *targets;     /* StoreDeliveryTarget */
+    GArray *queued;      /* StoreQueueTarget */
+} CopyRows;
+
+static void
+copy_rows_init(CopyRows *rows, StoreDelivery *d, DeliveryJob *job, const DeliveryCopy *copy)
 {
     const DeliveryEnvelope *env = &job->env;
     const HeaderSummary *h = &job->h;
-    g_autoptr(GPtrArray) prefixes = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GArray) targets = g_array_new(FALSE, TRUE, sizeof(StoreDeliveryTarget));
+    rows->prefixes = g_ptr_array_new_with_free_func(g_free);
+    rows->targets = g_array_new(FALSE, TRUE, sizeof(StoreDeliveryTarget));
     for (guint i = 0; i < copy->mailboxes->len; i++) {
         char *prefix = g_strdup_printf("Delivered-To: %s@%s\r\n", (char *)copy->mailboxes->pdata[i],
                                        job->dir->default_domain);
         StoreDeliveryTarget t = { copy->mailboxes->pdata[i], prefix };
-        g_ptr_array_add(prefixes, prefix);
-        g_array_append_val(targets, t);
+        g_ptr_array_add(rows->prefixes, prefix);
+        g_array_append_val(rows->targets, t);
     }
-    g_autoptr(GArray) queued = g_array_new(FALSE, TRUE, sizeof(StoreQueueTarget));
+    rows->queued = g_array_new(FALSE, TRUE, sizeof(StoreQueueTarget));
     for (guint i = 0; copy->remote != NULL && i < copy->remote->len; i++) {
         StoreQueueTarget q = { copy->remote->pdata[i], NULL, NULL };
         dsn_of(env, copy->routed, q.recipient, &q);
-        g_array_append_val(queued, q);
+        g_array_append_val(rows->queued, q);
     }
     StoreMessage m = { copy->path, copy->size, job->received, env->sender,  h->subject,
                        h->from,    h->date,    h->message_id, env->dsn_ret, env->dsn_envid };
-    return store_deliver_rows(c, &m, (StoreDeliveryTarget *)targets->data, targets->len,
-                              (StoreQueueTarget *)queued->data, queued->len, alerts, error);
+    /* Only the message itself records a collected UID, not a monitoring
+     * copy. */
+    if (!copy->monitor) {
+        m.collector_id = env->collector_id;
+        m.collector_uid = env->collector_uid;
+    }
+    rows->message = m;
+    d->message = &rows->message;
+    d->targets = (const StoreDeliveryTarget *)rows->targets->data;
+    d->n_targets = rows->targets->len;
+    d->remote = (const StoreQueueTarget *)rows->queued->data;
+    d->n_remote = rows->queued->len;
+    d->alerts = job->alerts;
+    d->message_id = 0;
+}
+
+static void
+copy_rows_clear(CopyRows *rows)
+{
+    g_clear_pointer(&rows->prefixes, g_ptr_array_unref);
+    g_clear_pointer(&rows->targets, g_array_unref);
+    g_clear_pointer(&rows->queued, g_array_unref);
+}
+
+/* The rows of one copy, in the current transaction. */
+static gint64
+copy_rows(StoreConn *c, DeliveryJob *job, const DeliveryCopy *copy, GError **error)
+{
+    CopyRows rows;
+    StoreDelivery d;
+    copy_rows_init(&rows, &d, job, copy);
+    gboolean ok = store_deliver_batch(c, &d, 1, error);
+    copy_rows_clear(&rows);
+    return ok ? d.message_id : 0;
 }
 
 static gboolean
@@ -525,23 +585,35 @@ static gboolean
 commit_together(StoreConn *c, const DeliverySettings *s, DeliveryJob *const *jobs, guint n)
 {
     g_autoptr(GError) error = NULL;
+    guint n_copies = 0;
+    gboolean ok = FALSE;
 
-    if (!store_begin(c, &error))
-        goto fail;
-    for (guint i = 0; i < n; i++) {
-        DeliveryJob *job = jobs[i];
-        for (guint k = 0; k < job->n_copies; k++) {
-            DeliveryCopy *copy = &job->copies[k];
-            copy->message_id = copy_rows(c, job, copy, job->alerts, &error);
-            if (copy->message_id == 0 || !copy_audit(c, s, job, copy, &error)) {
-                store_rollback(c);
-                goto fail;
+    for (guint i = 0; i < n; i++)
+        n_copies += jobs[i]->n_copies;
+    g_autofree StoreDelivery *deliveries = g_new0(StoreDelivery, n_copies);
+    g_autofree CopyRows *rows = g_new0(CopyRows, n_copies);
+    for (guint i = 0, at = 0; i < n; i++) {
+        for (guint k = 0; k < jobs[i]->n_copies; k++, at++)
+            copy_rows_init(&rows[at], &deliveries[at], jobs[i], &jobs[i]->copies[k]);
+    }
+    if (store_begin(c, &error)) {
+        ok = store_deliver_batch(c, deliveries, n_copies, &error);
+        for (guint i = 0, at = 0; ok && i < n; i++) {
+            for (guint k = 0; ok && k < jobs[i]->n_copies; k++, at++) {
+                DeliveryCopy *copy = &jobs[i]->copies[k];
+                copy->message_id = deliveries[at].message_id;
+                ok = copy_audit(c, s, jobs[i], copy, &error);
             }
         }
+        if (!ok)
+            store_rollback(c);
+        else
+            ok = store_commit(c, &error);
     }
-    if (store_commit(c, &error))
+    for (guint i = 0; i < n_copies; i++)
+        copy_rows_clear(&rows[i]);
+    if (ok)
         return TRUE;
-fail:
     g_debug("%u deliveries could not be committed together, retrying one by one: %s", n,
             error != NULL ? error->message : "?");
     for (guint i = 0; i < n; i++) {
@@ -567,7 +639,7 @@ commit_alone(StoreConn *c, const DeliverySettings *s, DeliveryJob *job)
             continue;
         }
         if (store_begin(c, &local)) {
-            copy->message_id = copy_rows(c, job, copy, job->alerts, &local);
+            copy->message_id = copy_rows(c, job, copy, &local);
             if (copy->message_id == 0)
                 store_rollback(c);
             else if (!store_commit(c, &local))

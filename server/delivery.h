@@ -43,6 +43,9 @@ typedef struct {
     const char *const *notify;
     const char *const *orcpt;
     const char *dsn_ret, *dsn_envid;
+    gint64 collector_id;               /* pr_envelope_set_collected(): the UID is */
+    const char *collector_uid;         /* recorded with the message; or NULL */
+    gboolean no_implicit_user_mapping; /* pr_envelope_set_implicit_mapping() */
 } DeliveryEnvelope;
 
 typedef struct {
@@ -71,10 +74,10 @@ typedef struct _DeliveryJob DeliveryJob;
 DeliveryJob *delivery_prepare(const DeliverySettings *settings, const RouterData *directory,
                               GBytes *message, const DeliveryEnvelope *envelope, GError **error);
 gboolean delivery_job_has_copies(const DeliveryJob *job);
-/* Commits @n prepared jobs: their spool names are made durable, then
- * their rows are committed in one transaction; if that fails, each job is
- * committed alone, so that only the jobs at fault fail. Quota alerts follow
- * each committed job. On @c's thread; outside any transaction. */
+/* Commits @n prepared jobs: their rows in one transaction; if that fails,
+ * each job is committed alone, so that only the jobs at fault fail. Quota
+ * alerts follow each committed job. On @c's thread; outside any
+ * transaction. */
 void delivery_commit(StoreConn *c, const DeliverySettings *settings, DeliveryJob *const *jobs,
                      guint n);
 /* The report of a committed job (transfer full), or its error. Once only. */

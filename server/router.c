@@ -419,7 +419,7 @@ resolve_address(Walk *w, const char *address, int depth, guint flags)
     }
     if (local) {
         const RouterUser *user = g_hash_table_lookup(data->users, local_part);
-        if (user != NULL && data->implicit_user_mapping) {
+        if (user != NULL && data->implicit_user_mapping && !w->msg->no_implicit_user_mapping) {
             deliver_user(w, user, depth + 1, flags);
             return TRUE;
         }

@@ -84,6 +84,9 @@ typedef struct {
     int received_count;              /* Received: header lines */
     const char *const *delivered_to; /* Delivered-To: headers already present */
     gint64 size;
+    gboolean no_implicit_user_mapping; /* this message only: user@localdomain
+                                        * reaches user only through a mapping
+                                        * (a collector's choice) */
 } RouterMessage;
 
 typedef enum {

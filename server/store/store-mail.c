@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include "store-collector.h"
 #include "store-queries.h"
 
 static gint64
@@ -214,85 +215,224 @@ update_quota_level(StoreConn *c, gint64 user_id, StoreQuotaAlert *out, GError **
     return level;
 }
 
+/* A mailbox user of a delivery batch: its INBOX and what the batch adds. */
+typedef struct {
+    const char *name;
+    guint entries; /* messages the batch puts in the INBOX */
+    gint64 bytes;  /* what they add to the usage */
+    gint64 folder_id;
+    gint64 user_id;
+    gint64 next_uid; /* of the batch's next entry, in batch order */
+    gint64 next_modseq;
+    gint64 used; /* usage up to the entry being walked */
+    gint64 quota;
+    int level;        /* quota level announced */
+    int stored_level; /* ... as the row says */
+} BatchUser;
+
+static int
+compare_batch_users(gconstpointer a, gconstpointer b)
+{
+    return strcmp((*(BatchUser *const *)a)->name, (*(BatchUser *const *)b)->name);
+}
+
+static gint64
+entry_bytes(const StoreMessage *msg, const StoreDeliveryTarget *t)
+{
+    return msg->size + (t->prefix != NULL ? (gint64)strlen(t->prefix) : 0);
+}
+
+/* The batch's message ids: the newest rows in one statement, any other
+ * (another instance inserted in between, on PostgreSQL) by its path. */
+static gboolean
+batch_message_ids(StoreConn *c, StoreDelivery *d, guint n, GError **error)
+{
+    if (n > 1) {
+        g_autoptr(GdaDataModel) m =
+            store_conn_select(c, Q_MESSAGES_NEWEST, error, "n", (gint64)n, NULL);
+        if (m == NULL)
+            return FALSE;
+        g_autoptr(GHashTable) by_path = g_hash_table_new(g_str_hash, g_str_equal);
+        for (guint i = 0; i < n; i++)
+            g_hash_table_insert(by_path, (gpointer)d[i].message->spool_path, &d[i]);
+        for (int r = 0; r < gda_data_model_get_n_rows(m); r++) {
+            g_autofree char *path = store_model_string(m, 1, r);
+            StoreDelivery *one = path != NULL ? g_hash_table_lookup(by_path, path) : NULL;
+            if (one != NULL)
+                one->message_id = store_model_int64(m, 0, r);
+        }
+    }
+    for (guint i = 0; i < n; i++) {
+        if (d[i].message_id != 0)
+            continue;
+        g_autoptr(GdaDataModel) idm = store_conn_select(c, Q_MESSAGE_ID_BY_PATH, error, "path",
+                                                        d[i].message->spool_path, NULL);
+        if (idm == NULL)
+            return FALSE;
+        if (gda_data_model_get_n_rows(idm) != 1) {
+            g_set_error_literal(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
+                                _("The new message could not be read back."));
+            return FALSE;
+        }
+        d[i].message_id = store_model_int64(idm, 0, 0);
+    }
+    return TRUE;
+}
+
+/* Takes @u's UIDs and adds its usage; reads its INBOX and quota state. */
+static gboolean
+batch_user_begin(StoreConn *c, BatchUser *u, GError **error)
+{
+    gint rows = store_conn_exec(c, Q_INBOX_TAKE_UIDS, error, "n", (gint64)u->entries, "name",
+                                u->name, NULL);
+    if (rows < 0)
+        return FALSE;
+    if (rows == 0) {
+        g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND,
+                    _("The user “%s” does not exist."), u->name);
+        return FALSE;
+    }
+    if (store_conn_exec(c, Q_USER_USAGE_ADD_BY_NAME, error, "delta", u->bytes, "name", u->name,
+                        NULL) < 0)
+        return FALSE;
+    g_autoptr(GdaDataModel) m =
+        store_conn_select(c, Q_INBOX_DELIVERY_STATE, error, "name", u->name, NULL);
+    if (m == NULL)
+        return FALSE;
+    if (gda_data_model_get_n_rows(m) != 1) {
+        g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND,
+                    _("The user “%s” does not exist."), u->name);
+        return FALSE;
+    }
+    u->folder_id = store_model_int64(m, 0, 0);
+    /* The batch took the last u->entries UIDs and modseqs. */
+    u->next_uid = store_model_int64(m, 1, 0) - u->entries;
+    u->next_modseq = store_model_int64(m, 2, 0) - u->entries + 1;
+    u->user_id = store_model_int64(m, 3, 0);
+    u->used = store_model_int64(m, 4, 0) - u->bytes;
+    u->quota = store_model_int64(m, 5, 0);
+    u->level = u->stored_level = (int)store_model_int64(m, 6, 0);
+    return TRUE;
+}
+
+gboolean
+store_deliver_batch(StoreConn *c, StoreDelivery *d, guint n, GError **error)
+{
+    g_autoptr(GHashTable) by_name = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    g_autoptr(GPtrArray) users = g_ptr_array_new();
+    g_autofree guint *n_alerts = g_new0(guint, n + 1);
+    gint64 now = unix_now();
+
+    for (guint i = 0; i < n; i++) {
+        n_alerts[i] = d[i].alerts != NULL ? d[i].alerts->len : 0;
+        d[i].message_id = 0;
+    }
+    /* The message rows first: on SQLite a transaction that starts with a
+     * write holds the write lock from its first statement, where one that
+     * read first would fail to upgrade when another writer came in between. */
+    for (guint i = 0; i < n; i++) {
+        const StoreMessage *msg = d[i].message;
+        if (store_conn_exec(c, Q_MESSAGE_ADD, error, "path", msg->spool_path, "size", msg->size,
+                            "received", msg->received, "sender", msg->sender, "subject",
+                            msg->subject, "from", msg->from, "date", msg->date, "message_id",
+                            msg->message_id, NULL) < 0)
+            goto fail;
+    }
+    if (!batch_message_ids(c, d, n, error))
+        goto fail;
+
+    /* Each user's statements once per batch, users in name order so that
+     * concurrent batches (other instances, PostgreSQL) lock their rows in
+     * the same order. */
+    for (guint i = 0; i < n; i++) {
+        for (guint t = 0; t < d[i].n_targets; t++) {
+            const StoreDeliveryTarget *target = &d[i].targets[t];
+            BatchUser *u = g_hash_table_lookup(by_name, target->user);
+            if (u == NULL) {
+                u = g_new0(BatchUser, 1);
+                u->name = target->user;
+                g_hash_table_insert(by_name, (gpointer)u->name, u);
+                g_ptr_array_add(users, u);
+            }
+            u->entries++;
+            u->bytes += entry_bytes(d[i].message, target);
+        }
+    }
+    g_ptr_array_sort(users, compare_batch_users);
+    for (guint k = 0; k < users->len; k++) {
+        if (!batch_user_begin(c, users->pdata[k], error))
+            goto fail;
+    }
+
+    /* The mailbox entries in batch order: UIDs, usage and quota levels come
+     * out as if each message had been delivered alone, one after another. */
+    for (guint i = 0; i < n; i++) {
+        const StoreMessage *msg = d[i].message;
+        for (guint t = 0; t < d[i].n_targets; t++) {
+            const StoreDeliveryTarget *target = &d[i].targets[t];
+            BatchUser *u = g_hash_table_lookup(by_name, target->user);
+            if (store_conn_exec(c, Q_FOLDER_MESSAGE_ADD, error, "folder", u->folder_id, "message",
+                                d[i].message_id, "uid", u->next_uid++, "modseq", u->next_modseq++,
+                                "date", msg->received, "prefix",
+                                target->prefix != NULL ? target->prefix : "", NULL) < 0)
+                goto fail;
+            u->used += entry_bytes(msg, target);
+            /* A level newly reached is announced; one below the last
+             * announced (the mailbox shrank) re-arms the alerts above it. */
+            int level = quota_level(u->used, u->quota);
+            if (level > u->level && d[i].alerts != NULL) {
+                StoreQuotaAlert *alert = g_new0(StoreQuotaAlert, 1);
+                alert->user = g_strdup(u->name);
+                alert->level = level;
+                alert->used = u->used;
+                alert->quota = u->quota;
+                g_ptr_array_add(d[i].alerts, alert);
+            }
+            u->level = level;
+        }
+        /* A collected message's remote UID counts as downloaded exactly
+         * when the message is stored. */
+        if (msg->collector_uid != NULL &&
+            !store_collector_uid_downloaded(c, msg->collector_id, msg->collector_uid, now, error))
+            goto fail;
+        for (guint q = 0; q < d[i].n_remote; q++) {
+            const StoreQueueTarget *r = &d[i].remote[q];
+            if (store_conn_exec(c, Q_QUEUE_ADD, error, "message", d[i].message_id, "sender",
+                                msg->sender, "recipient", r->recipient, "now", now, "notify",
+                                r->notify != NULL ? r->notify : "", "orcpt",
+                                r->orcpt != NULL ? r->orcpt : "", "ret",
+                                msg->dsn_ret != NULL ? msg->dsn_ret : "", "envid",
+                                msg->dsn_envid != NULL ? msg->dsn_envid : "", NULL) < 0)
+                goto fail;
+        }
+    }
+    for (guint k = 0; k < users->len; k++) {
+        BatchUser *u = users->pdata[k];
+        if (u->level != u->stored_level &&
+            store_conn_exec(c, Q_USER_QUOTA_ALERT_SET, error, "level", u->level, "id", u->user_id,
+                            NULL) < 0)
+            goto fail;
+    }
+    return TRUE;
+
+fail:
+    /* The caller rolls back: alerts of rows that will not exist must not be
+     * sent. */
+    for (guint i = 0; i < n; i++) {
+        if (d[i].alerts != NULL)
+            g_ptr_array_set_size(d[i].alerts, n_alerts[i]);
+        d[i].message_id = 0;
+    }
+    return FALSE;
+}
+
 gint64
 store_deliver_rows(StoreConn *c, const StoreMessage *msg, const StoreDeliveryTarget *targets,
                    guint n_targets, const StoreQueueTarget *remote, guint n_remote,
                    GPtrArray *alerts, GError **error)
 {
-    g_autoptr(GdaDataModel) idm = NULL;
-    gint64 now = unix_now();
-    gint64 message_id;
-    guint n_alerts = alerts != NULL ? alerts->len : 0;
-
-    /* The message row first: on SQLite a transaction that starts with a
-     * write holds the write lock from its first statement, where one that
-     * read first would fail to upgrade when another writer came in between. */
-    if (store_conn_exec(c, Q_MESSAGE_ADD, error, "path", msg->spool_path, "size", msg->size,
-                        "received", msg->received, "sender", msg->sender, "subject", msg->subject,
-                        "from", msg->from, "date", msg->date, "message_id", msg->message_id,
-                        NULL) < 0)
-        goto fail;
-    idm = store_conn_select(c, Q_MESSAGE_ID_BY_PATH, error, "path", msg->spool_path, NULL);
-    if (idm == NULL || gda_data_model_get_n_rows(idm) != 1)
-        goto fail_unexpected;
-    message_id = store_model_int64(idm, 0, 0);
-
-    for (guint i = 0; i < n_targets; i++) {
-        g_autoptr(GdaDataModel) inbox =
-            store_conn_select(c, Q_INBOX_OF_USER, error, "name", targets[i].user, NULL);
-        if (inbox == NULL)
-            goto fail;
-        if (gda_data_model_get_n_rows(inbox) != 1) {
-            g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND,
-                        _("The user “%s” does not exist."), targets[i].user);
-            goto fail;
-        }
-        gint64 folder_id = store_model_int64(inbox, 0, 0);
-        gint64 user_id = store_model_int64(inbox, 1, 0);
-        if (store_conn_exec(c, Q_FOLDER_TAKE_UID, error, "id", folder_id, NULL) < 0)
-            goto fail;
-        g_autoptr(GdaDataModel) uid =
-            store_conn_select(c, Q_FOLDER_LAST_UID, error, "id", folder_id, NULL);
-        if (uid == NULL || gda_data_model_get_n_rows(uid) != 1)
-            goto fail_unexpected;
-        const char *prefix = targets[i].prefix != NULL ? targets[i].prefix : "";
-        if (store_conn_exec(c, Q_FOLDER_MESSAGE_ADD, error, "folder", folder_id, "message",
-                            message_id, "uid", store_model_int64(uid, 0, 0), "modseq",
-                            store_model_int64(uid, 1, 0), "date", msg->received, "prefix", prefix,
-                            NULL) < 0 ||
-            store_conn_exec(c, Q_USER_USAGE_ADD, error, "delta", msg->size + (gint64)strlen(prefix),
-                            "id", user_id, NULL) < 0)
-            goto fail;
-        StoreQuotaAlert alert = { 0 };
-        int level = update_quota_level(c, user_id, &alert, error);
-        if (level < 0)
-            goto fail;
-        if (level > 0 && alerts != NULL)
-            g_ptr_array_add(alerts, g_memdup2(&alert, sizeof alert));
-        else
-            g_free(alert.user);
-    }
-    for (guint i = 0; i < n_remote; i++) {
-        const StoreQueueTarget *q = &remote[i];
-        if (store_conn_exec(
-                c, Q_QUEUE_ADD, error, "message", message_id, "sender", msg->sender, "recipient",
-                q->recipient, "now", now, "notify", q->notify != NULL ? q->notify : "", "orcpt",
-                q->orcpt != NULL ? q->orcpt : "", "ret", msg->dsn_ret != NULL ? msg->dsn_ret : "",
-                "envid", msg->dsn_envid != NULL ? msg->dsn_envid : "", NULL) < 0)
-            goto fail;
-    }
-    return message_id;
-
-fail_unexpected:
-    if (error != NULL && *error == NULL)
-        g_set_error_literal(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
-                            _("The new message could not be read back."));
-fail:
-    /* The caller rolls back: alerts of rows that will not exist must not be
-     * sent. */
-    if (alerts != NULL)
-        g_ptr_array_set_size(alerts, n_alerts);
-    return 0;
+    StoreDelivery d = { msg, targets, n_targets, remote, n_remote, alerts, 0 };
+    return store_deliver_batch(c, &d, 1, error) ? d.message_id : 0;
 }
 
 gint64
@@ -468,9 +608,20 @@ store_mailbox_list(StoreConn *c, gint64 folder_id, GError **error)
     return items;
 }
 
+/* The msgaudit row of one message of a Q_MAILBOX_ENTRY result. */
+static gboolean
+entry_audit(StoreConn *c, const StoreMailAudit *audit, GdaDataModel *entry, GError **error)
+{
+    g_autofree char *subject = store_model_string(entry, 3, 0);
+    g_autofree char *sender = store_model_string(entry, 4, 0);
+    g_autofree char *date = store_model_string(entry, 5, 0);
+    return store_msgaudit_add(c, audit->component, audit->owner, audit->actor, audit->cmd,
+                              audit->ip, audit->folder, subject, sender, date, error);
+}
+
 gboolean
 store_mailbox_delete(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n, gboolean hold,
-                     GPtrArray *unlink_paths, GError **error)
+                     const StoreMailAudit *audit, GPtrArray *unlink_paths, GError **error)
 {
     g_autoptr(GdaDataModel) owner = NULL;
     g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
@@ -493,6 +644,8 @@ store_mailbox_delete(StoreConn *c, gint64 folder_id, const guint32 *uids, guint 
             goto fail;
         if (gda_data_model_get_n_rows(entry) == 0)
             continue; /* already gone: deleting twice is not an error */
+        if (audit != NULL && !entry_audit(c, audit, entry, error))
+            goto fail;
         gint64 message_id = store_model_int64(entry, 0, 0);
         if (hold) {
             if (store_conn_exec(c, Q_MAILBOX_HOLD, error, "held", TRUE, "id", folder_id, "uid",

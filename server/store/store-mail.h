@@ -35,6 +35,8 @@ typedef struct {
     const char *sender;                             /* envelope sender, "" for <> */
     const char *subject, *from, *date, *message_id; /* summary headers, or NULL */
     const char *dsn_ret, *dsn_envid;                /* RFC 3461, or NULL */
+    gint64 collector_id;                            /* a collected message's collector ... */
+    const char *collector_uid; /* ... and remote UID, recorded with it; or NULL */
 } StoreMessage;
 
 /* A remote recipient's queue entry, with its RFC 3461 parameters (or NULL). */
@@ -75,6 +77,25 @@ gint64 store_deliver_rows(StoreConn *c, const StoreMessage *message,
                           const StoreQueueTarget *remote, guint n_remote, GPtrArray *alerts,
                           GError **error);
 
+/* One message of store_deliver_batch(): what store_deliver() takes, and
+ * the message id it gives back. */
+typedef struct {
+    const StoreMessage *message;
+    const StoreDeliveryTarget *targets;
+    guint n_targets;
+    const StoreQueueTarget *remote;
+    guint n_remote;
+    GPtrArray *alerts; /* quota alerts this message raised, or NULL */
+    gint64 message_id; /* set on success */
+} StoreDelivery;
+
+/* The rows of @n messages in the caller's transaction, as if each went
+ * through store_deliver_rows() in turn (the same UIDs, usage and quota
+ * alerts), but with the statements per mailbox user taken once for the
+ * whole batch. A missing user fails it all. On error the caller must roll
+ * back; every @alerts is then as it was before the call. */
+gboolean store_deliver_batch(StoreConn *c, StoreDelivery *deliveries, guint n, GError **error);
+
 /* Removes spool files older than @older_than (unix time) that no message
  * row refers to: what a crash between writing a file and committing its
  * rows leaves behind. The age keeps deliveries in progress, also on other
@@ -109,8 +130,20 @@ gboolean store_mailbox_unlock(StoreConn *c, gint64 folder_id, const char *holder
 gint64 store_mailbox_unlock_instance(StoreConn *c, const char *instance, GError **error);
 /* Visible messages by UID (StoreMailItem). */
 GArray *store_mailbox_list(StoreConn *c, gint64 folder_id, GError **error);
+/* Who changes a mailbox, for its msgaudit rows (VPOP3's codes). */
+typedef struct {
+    const char *component; /* "P" POP3, "W" webmail/administrator, ... */
+    const char *cmd;       /* "D" delete, "P" purge, "U" undelete, ... */
+    const char *owner;     /* the mailbox's user */
+    const char *actor;     /* the user acting */
+    const char *ip;        /* the client's address, or NULL */
+    const char *folder;    /* the source folder's name */
+} StoreMailAudit;
+
 /* Removes (or holds) messages in one transaction; spool files no longer
  * used are returned in @unlink_paths for the caller to remove after the
- * commit. */
+ * commit. With @audit (else NULL), one msgaudit row per message removed or
+ * held is written in the same transaction. */
 gboolean store_mailbox_delete(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
-                              gboolean hold, GPtrArray *unlink_paths, GError **error);
+                              gboolean hold, const StoreMailAudit *audit, GPtrArray *unlink_paths,
+                              GError **error);

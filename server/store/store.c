@@ -24,8 +24,10 @@ struct _Store {
 };
 
 typedef struct {
-    GTask *task;
+    GTask *task; /* NULL for a detached job */
     StoreJobFunc func;
+    StoreWorkFunc work; /* a detached job's */
+    gpointer data;      /* ... and its data */
 } StoreJob;
 
 static char quit_marker;
@@ -37,6 +39,11 @@ run_job(StoreConn *conn, StoreJob *job)
     g_autoptr(GError) error = NULL;
     gpointer result;
 
+    if (task == NULL) {
+        job->work(conn, job->data);
+        g_free(job);
+        return;
+    }
     if (!g_task_return_error_if_cancelled(task)) {
         result = job->func(conn, g_task_get_task_data(task), &error);
         if (error != NULL)
@@ -67,6 +74,10 @@ worker_main(gpointer data)
     while ((item = g_async_queue_pop(store->queue)) != &quit_marker) {
         StoreJob *job = item;
 
+        if (conn == NULL && job->task == NULL) {
+            g_free(job); /* as below: unreachable, store_open() failed */
+            continue;
+        }
         if (conn == NULL) {
             /* Only reached if start-up failed and a job slipped in. */
             g_task_return_new_error(job->task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
@@ -201,4 +212,16 @@ store_run_finish(Store *store, GAsyncResult *result, GError **error)
     g_return_val_if_fail(g_task_get_source_tag(G_TASK(result)) == store_run_async, NULL);
 
     return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+void
+store_run_detached(Store *store, StoreWorkFunc work, gpointer data)
+{
+    g_return_if_fail(store != NULL);
+    g_return_if_fail(work != NULL);
+
+    StoreJob *item = g_new0(StoreJob, 1);
+    item->work = work;
+    item->data = data;
+    g_async_queue_push(store->queue, item);
 }

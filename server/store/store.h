@@ -52,6 +52,12 @@ void store_run_async(Store *store, StoreJobFunc job, gpointer data, GDestroyNoti
                      GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 gpointer store_run_finish(Store *store, GAsyncResult *result, GError **error);
 
+/* Runs @work on a worker thread and nothing after it: for work that hands
+ * its outcome back by itself (the delivery's group commit), without a task
+ * completing on the caller's main context. @work owns @data. */
+typedef void (*StoreWorkFunc)(StoreConn *conn, gpointer data);
+void store_run_detached(Store *store, StoreWorkFunc work, gpointer data);
+
 /* The store settings the configuration describes ([store] and, for the
  * default SQLite connection string, [server] data_dir), in one place for
  * postroomd and postroomctl. @config must be validated. Fails with

@@ -164,6 +164,24 @@ test_implicit_off_and_remote(void)
 }
 
 static void
+test_implicit_off_per_message(void)
+{
+    g_autoptr(RouterData) d = directory();
+    RouterMessage m = from_outside();
+    g_test_summary("A message (a collector's) can switch the implicit user match off for itself "
+                   "only; mappings and lists still apply");
+    m.no_implicit_user_mapping = TRUE;
+    g_assert_cmpint(status_of(d, &m, "alice@example.com"), ==, ROUTER_UNKNOWN_LOCAL);
+    router_data_add_list(d, list("team", "alice,bob", FALSE));
+    check(d, &m, "team@example.com", "alice,bob|");
+    router_data_add_mapping(d, "info", "carol");
+    check(d, &m, "info@example.com", "carol|");
+
+    RouterMessage other = from_outside();
+    check(d, &other, "alice@example.com", "alice|");
+}
+
+static void
 test_lists(void)
 {
     g_autoptr(RouterData) d = directory();
@@ -337,6 +355,7 @@ main(int argc, char **argv)
     g_test_add_func("/router/domains", test_domains);
     g_test_add_func("/router/mappings", test_mappings);
     g_test_add_func("/router/implicit-off-and-remote", test_implicit_off_and_remote);
+    g_test_add_func("/router/implicit-off-per-message", test_implicit_off_per_message);
     g_test_add_func("/router/lists", test_lists);
     g_test_add_func("/router/forwarding", test_forwarding);
     g_test_add_func("/router/assistants", test_assistants);
