@@ -38,6 +38,9 @@ struct _PrMailbox {
     char **uidls;
     char *spool_dir;
     guint heartbeat_id;
+    char *user, *folder;   /* the owner (lower case) and the folder's name */
+    char *audit_component; /* msgaudit, NULL until pr_mailbox_set_audit() */
+    char *audit_actor, *audit_ip;
 
     /* Read-ahead, touched on the main thread only. */
     GBytes **ahead;               /* wire form by index, or NULL */
@@ -70,6 +73,11 @@ mailbox_unref(PrMailbox *mailbox)
         g_free(mailbox->ahead);
     }
     g_free(mailbox->holder);
+    g_free(mailbox->user);
+    g_free(mailbox->folder);
+    g_free(mailbox->audit_component);
+    g_free(mailbox->audit_actor);
+    g_free(mailbox->audit_ip);
     g_array_unref(mailbox->items);
     g_strfreev(mailbox->uidls);
     g_free(mailbox->spool_dir);
@@ -161,6 +169,8 @@ pr_mailbox_open_async(PrHost *host, const char *user, const char *folder, PrMail
         g_strdup_printf("%s [%s:%d:%u]", holder, host->hostname, (int)getpid(), ++holder_serial);
     mailbox->items = g_array_new(FALSE, TRUE, sizeof(StoreMailItem));
     mailbox->spool_dir = g_build_filename(host->data_dir, "spool", NULL);
+    mailbox->user = g_ascii_strdown(user, -1);
+    mailbox->folder = g_strdup(folder);
 
     GTask *task = g_task_new(NULL, cancellable, callback, user_data);
     g_task_set_source_tag(task, pr_mailbox_open_async);
@@ -810,6 +820,7 @@ typedef struct {
     GArray *uids;
     gboolean hold;
     char *spool_dir;
+    StoreMailAudit audit; /* strings owned; component NULL for no msgaudit */
 } DeleteJob;
 
 static void
@@ -818,7 +829,24 @@ delete_job_free(gpointer p)
     DeleteJob *j = p;
     g_array_unref(j->uids);
     g_free(j->spool_dir);
+    g_free((char *)j->audit.component);
+    g_free((char *)j->audit.owner);
+    g_free((char *)j->audit.actor);
+    g_free((char *)j->audit.ip);
+    g_free((char *)j->audit.folder);
     g_free(j);
+}
+
+void
+pr_mailbox_set_audit(PrMailbox *mailbox, const char *component, const char *actor, const char *ip)
+{
+    g_return_if_fail(mailbox != NULL && component != NULL);
+    g_free(mailbox->audit_component);
+    g_free(mailbox->audit_actor);
+    g_free(mailbox->audit_ip);
+    mailbox->audit_component = g_strdup(component);
+    mailbox->audit_actor = g_strdup(actor != NULL ? actor : mailbox->user);
+    mailbox->audit_ip = g_strdup(ip);
 }
 
 static gpointer
@@ -828,7 +856,7 @@ delete_job(StoreConn *c, gpointer data, GError **error)
     g_autoptr(GPtrArray) unused = g_ptr_array_new_with_free_func(g_free);
 
     if (!store_mailbox_delete(c, j->folder_id, (guint32 *)j->uids->data, j->uids->len, j->hold,
-                              unused, error))
+                              j->audit.component != NULL ? &j->audit : NULL, unused, error))
         return NULL;
     /* After the commit: a crash here leaves files no row refers to, never
      * rows without files. */
@@ -868,6 +896,16 @@ pr_mailbox_delete_async(PrMailbox *mailbox, const guint *indexes, guint n_indexe
     j->folder_id = mailbox->folder_id;
     j->hold = hold;
     j->spool_dir = g_strdup(mailbox->spool_dir);
+    /* The setting as it is now: it can be reloaded. */
+    if (mailbox->audit_component != NULL &&
+        config_get_bool(mailbox->host->config, "delivery", "msgaudit")) {
+        j->audit.component = g_strdup(mailbox->audit_component);
+        j->audit.cmd = "D";
+        j->audit.owner = g_strdup(mailbox->user);
+        j->audit.actor = g_strdup(mailbox->audit_actor);
+        j->audit.ip = g_strdup(mailbox->audit_ip);
+        j->audit.folder = g_strdup(mailbox->folder);
+    }
     j->uids = g_array_sized_new(FALSE, FALSE, sizeof(guint32), n_indexes);
     for (guint i = 0; i < n_indexes; i++) {
         StoreMailItem *item = item_at(mailbox, indexes[i]);

@@ -49,8 +49,10 @@ pop3_cmd_capa(PrConnection *conn, gpointer session, const char *args)
         if (pr_connection_can_starttls(conn))
             g_string_append(out, "STLS\r\n");
         /* Where TLS must come first, only offer logins once it has. */
-        if (pr_connection_auth_allowed(conn))
-            g_string_append(out, "USER\r\nSASL PLAIN LOGIN\r\n");
+        if (pr_connection_auth_allowed(conn)) {
+            g_autofree char *names = pr_sasl_mechanism_names(pop3_sasl_mechanisms(conn), " ");
+            g_string_append_printf(out, "USER\r\nSASL %s\r\n", names);
+        }
     }
     g_string_append(out, "TOP\r\n"
                          "UIDL\r\n"
@@ -244,6 +246,9 @@ pop3_cmd_quit(PrConnection *conn, gpointer session, const char *args)
     for (guint i = 0; i < s->count; i++)
         if (s->deleted[i])
             s->delete_indexes[n++] = i;
+    /* msgaudit rows (when the administrator turned them on) come with the
+     * deletion, in its transaction: component P, command D. */
+    pr_mailbox_set_audit(s->mailbox, "P", s->login, pr_connection_get_peer_ip(conn));
     pop3_session_op_begin(s);
     pr_mailbox_delete_async(
         s->mailbox, s->delete_indexes, n,

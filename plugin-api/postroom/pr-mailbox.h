@@ -212,6 +212,27 @@ PR_AVAILABLE_IN_1_0
 void pr_message_reader_free(PrMessageReader *reader);
 
 /**
+ * pr_mailbox_set_audit:
+ * @mailbox: a mailbox
+ * @component: the caller's msgaudit component code, VPOP3's: "P" for POP3,
+ *   "I" for IMAP4, "W" for webmail
+ * @actor: (nullable): the user making the changes; %NULL for the mailbox's
+ *   owner
+ * @ip: (nullable): the client's address
+ *
+ * Says who changes @mailbox. When the administrator has turned msgaudit on
+ * (`[delivery] msgaudit`), each later deletion then writes one msgaudit row
+ * per message, command "D" (also when the messages are held), in the
+ * deletion's own transaction: the rows exist exactly when the change does.
+ * A mailbox whose changes should not be audited never calls this.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_mailbox_set_audit(PrMailbox *mailbox, const char *component, const char *actor,
+                          const char *ip);
+
+/**
  * pr_mailbox_delete_async:
  * @mailbox: a mailbox
  * @indexes: the messages to remove, by index
