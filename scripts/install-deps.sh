@@ -12,6 +12,8 @@ PACKAGES=(
     gnutls-bin openssl postgresql python3 valgrind curl swaks libnet-ssleay-perl fetchmail
     # the sender tests' DNS server on loopback
     dnsmasq-base
+    # the collector tests' ISP: Dovecot's pop3d, run by the tests on loopback
+    dovecot-pop3d
     # benchmarks and the SDK example build test (nm)
     binutils procps
 )

@@ -54,6 +54,10 @@ static const PrSettingSpec host_schema[] = {
       N_("Days login attempts are kept in loginaudit"), RELOAD },
     { "auth", "password_scheme", PR_SETTING_ENUM, "yescrypt", 0, 0, scheme_choices,
       N_("Hash used for new passwords") },
+    { "auth", "store_secrets", PR_SETTING_BOOL, "false", 0, 0, NULL,
+      N_("Also store passwords in a readable form, as APOP and CRAM-MD5 need (a risk: see "
+         "the administrator's guide)"),
+      RELOAD },
     { "log", "dir", PR_SETTING_PATH, "", 0, 0, NULL,
       N_("Directory of the log files (empty: the logs directory in data_dir)"), RELOAD },
     { "log", "level", PR_SETTING_ENUM, "info", 0, 0, level_choices,
@@ -82,7 +86,7 @@ static const PrSettingSpec host_schema[] = {
     { "delivery", "max_message_size", PR_SETTING_SIZE, "50M", 1024, 0, NULL,
       N_("Largest message accepted"), RELOAD },
     { "delivery", "msgaudit", PR_SETTING_BOOL, "false", 0, 0, NULL,
-      N_("Record deliveries in the msgaudit table"), RELOAD },
+      N_("Record deliveries and mailbox changes (POP3 deletions) in the msgaudit table"), RELOAD },
     { "delivery", "postmaster", PR_SETTING_STRING, "", 0, 0, NULL,
       N_("User who receives administrator alerts (quota)"), RELOAD },
     { "monitor", "incoming", PR_SETTING_ENUM, "none", 0, 0, monitor_choices,
@@ -109,6 +113,12 @@ static const PrSettingSpec host_schema[] = {
       N_("User or list receiving copies of internal mail"), RELOAD },
     { "monitor", "internal_min_size", PR_SETTING_SIZE, "0", 0, 0, NULL,
       N_("Smallest internal message copied"), RELOAD },
+    /* The host forgets obsolete UIDs (pr_collector_uids_async()); the
+     * collector module's own settings share the group. */
+    { "collector", "obsolete_uid_days", PR_SETTING_INT, "7", 0, 3650, NULL,
+      N_("Days a collector remembers the UIDs of messages no longer on the remote server "
+         "(0: forget them at once)"),
+      RELOAD },
     { NULL }
 };
 

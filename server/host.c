@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "host.h"
+#include "collector-api.h"
 #include "delivery-service.h"
 
 #include <glib/gi18n-lib.h>
@@ -42,6 +43,7 @@ host_free(PrHost *host)
 {
     if (host == NULL)
         return;
+    collector_api_forget_module(host, NULL);
     g_ptr_array_unref(host->modules);
     g_hash_table_unref(host->services);
     hooks_table_free(host->hooks);
@@ -70,6 +72,7 @@ host_forget_module(PrHost *host, PrModule *module)
     protocol_forget_module(host, module);
     if (host->delivery != NULL)
         delivery_service_forget_module(host->delivery, module);
+    collector_api_forget_module(host, module);
 }
 
 Store *

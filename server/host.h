@@ -29,9 +29,10 @@ struct _PrHost {
     GHashTable *connections;  /* PrConnection* set; holds a reference each */
     GHashTable *conns_per_ip; /* ip text -> count, over all services */
     guint n_connections;
-    guint tick_id;                     /* idle timeouts of every connection */
-    GHashTable *recent_logins;         /* ip -> monotonic seconds of the last login */
-    struct _DeliveryService *delivery; /* NULL in tools without a store */
+    guint tick_id;                           /* idle timeouts of every connection */
+    GHashTable *recent_logins;               /* ip -> monotonic seconds of the last login */
+    struct _DeliveryService *delivery;       /* NULL in tools without a store */
+    struct _CollectorWatch *collector_watch; /* "run now" polling (collector-api.c) */
     gboolean stopping;
 };
 

@@ -21,6 +21,7 @@
 #include <postroom/pr-mailbox.h>
 #include <postroom/pr-delivery.h>
 #include <postroom/pr-queue.h>
+#include <postroom/pr-collector.h>
 #include <postroom/pr-smtp.h>
 #include <postroom/pr-log.h>
 #undef POSTROOM_PLUGIN_INSIDE

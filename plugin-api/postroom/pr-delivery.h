@@ -136,6 +136,39 @@ PR_AVAILABLE_IN_1_0
 void pr_envelope_set_dsn(PrEnvelope *envelope, const char *ret, const char *envid);
 
 /**
+ * pr_envelope_set_collected:
+ * @envelope: an envelope
+ * @collector_id: the collector (#PrCollector) that downloaded the message
+ * @uid: the message's UID on the remote server
+ *
+ * Marks a message as collected from a remote mailbox: the delivery records
+ * @uid as downloaded for the collector in the same transaction that
+ * stores the message, so it is fetched exactly once even if the host
+ * dies right after the commit.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_envelope_set_collected(PrEnvelope *envelope, gint64 collector_id, const char *uid);
+
+/**
+ * pr_envelope_set_implicit_mapping:
+ * @envelope: an envelope
+ * @enabled: %FALSE so that `user@localdomain` reaches user only through a
+ *   mapping or a list of that name
+ *
+ * Switches the router's implicit user match off for this message only (a
+ * collector's `implicit_mapping no`); the server-wide
+ * `[delivery] implicit_user_mapping` still applies to everything else.
+ * Applies to pr_delivery_check_recipient_async() too. The default is
+ * %TRUE.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_envelope_set_implicit_mapping(PrEnvelope *envelope, gboolean enabled);
+
+/**
  * pr_envelope_add_recipient:
  * @envelope: an envelope
  * @address: the recipient as given (a bare name gets the default domain)

@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "store/store-ops.h"
+#include "store/store-secrets.h"
 
 /* VPOP3's lowest allowed minimum. */
 #define PASSWORD_MIN_CHARS 3
@@ -54,6 +55,12 @@ check_user_name(const char *name, GError **error)
         return NULL;
     }
     return g_steal_pointer(&lower);
+}
+
+char *
+ctl_check_user_name(const char *name, GError **error)
+{
+    return check_user_name(name, error);
 }
 
 static char *
@@ -285,6 +292,20 @@ password_length_ok(const char *password, GError **error)
     return TRUE;
 }
 
+/* For other secrets (collector passwords, ctl-collector.c). */
+gboolean
+ctl_read_secret_line(int fd, char *buf, gsize size, GError **error)
+{
+    gboolean got_any;
+    return read_secret_line(fd, buf, size, &got_any, error);
+}
+
+gboolean
+ctl_prompt_secret(const char *prompt, char *buf, gsize size, GError **error)
+{
+    return prompt_secret(prompt, buf, size, error);
+}
+
 /* Fills @out (PASSWORD_MAX_BYTES) from --password-file, --password-stdin,
  * a terminal prompt or two lines of standard input. */
 static gboolean
@@ -333,18 +354,22 @@ read_new_password(const char *user, char *out, gsize size, GError **error)
     return ok;
 }
 
-/* Reads, checks and hashes a new password; the clear text never leaves
- * this function. */
+/* Reads, checks and hashes a new password. The clear text leaves this
+ * function only through @secret (CTL_SECRET_MAX bytes, or NULL), for
+ * APOP/CRAM-MD5; the caller wipes it. */
 static char *
-new_password_hash(Ctl *ctl, const char *user, GError **error)
+new_password_hash(Ctl *ctl, const char *user, char *secret, GError **error)
 {
     char password[PASSWORD_MAX_BYTES];
     g_autoptr(GError) local = NULL;
 
+    G_STATIC_ASSERT(PASSWORD_MAX_BYTES == CTL_SECRET_MAX);
     if (!read_new_password(user, password, sizeof(password), error))
         return NULL;
     const char *scheme = config_get_string(ctl->config, "auth", "password_scheme");
     char *hash = auth_hash_password(password, scheme, &local);
+    if (hash != NULL && secret != NULL)
+        memcpy(secret, password, sizeof(password));
     explicit_bzero(password, sizeof(password));
     if (hash == NULL) {
         g_set_error(error, CTL_ERROR, CTL_ERROR_SOFTWARE, _("Cannot hash the password: %s"),
@@ -399,7 +424,9 @@ ctl_cmd_user_add(Ctl *ctl, char **args, GError **error)
     }
     g_clear_error(&local);
 
-    g_autofree char *hash = new_password_hash(ctl, name, error);
+    char secret[CTL_SECRET_MAX];
+    gboolean keep_secret = ctl_secrets_wanted(ctl);
+    g_autofree char *hash = new_password_hash(ctl, name, keep_secret ? secret : NULL, error);
     if (hash == NULL)
         return -1;
     if (store_user_add(ctl->conn, name, hash, ctl_options.full_name, &local) <= 0) {
@@ -407,9 +434,23 @@ ctl_cmd_user_add(Ctl *ctl, char **args, GError **error)
             g_set_error_literal(&local, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
                                 _("The new user could not be read back."));
         user_error(error, local, name);
+        if (keep_secret)
+            explicit_bzero(secret, sizeof(secret));
         return -1;
     }
     g_print(_("Created user %s.\n"), name);
+    /* A failure here leaves a user without a secret: APOP and CRAM-MD5
+     * fail for it, nothing else does. */
+    if (keep_secret) {
+        gboolean stored =
+            store_user_secret_set(ctl->conn, name, (const guint8 *)secret, strlen(secret), &local);
+        explicit_bzero(secret, sizeof(secret));
+        if (!stored) {
+            set_store_error(error, local);
+            return -1;
+        }
+        ctl_secrets_print_stored(name);
+    }
     return 0;
 }
 
@@ -440,14 +481,29 @@ ctl_cmd_user_passwd(Ctl *ctl, char **args, GError **error)
         user_error(error, local, name);
         return -1;
     }
-    g_autofree char *hash = new_password_hash(ctl, name, error);
+    char secret[CTL_SECRET_MAX];
+    gboolean keep_secret = ctl_secrets_wanted(ctl);
+    int had_secret = ctl_secrets_has(ctl, name, error);
+    if (had_secret < 0)
+        return -1;
+    g_autofree char *hash = new_password_hash(ctl, name, keep_secret ? secret : NULL, error);
     if (hash == NULL)
         return -1;
-    if (!store_user_set_password(ctl->conn, name, hash, &local)) {
+    /* One transaction: a stored secret never outlives its password. */
+    gboolean ok = store_user_set_password_and_secret(ctl->conn, name, hash,
+                                                     keep_secret ? (const guint8 *)secret : NULL,
+                                                     keep_secret ? strlen(secret) : 0, &local);
+    if (keep_secret)
+        explicit_bzero(secret, sizeof(secret));
+    if (!ok) {
         user_error(error, local, name);
         return -1;
     }
     g_print(_("Changed the password of user %s.\n"), name);
+    if (keep_secret)
+        ctl_secrets_print_stored(name);
+    else if (had_secret)
+        g_print(_("Deleted the stored APOP/CRAM-MD5 secret of user %s.\n"), name);
     return 0;
 }
 
@@ -482,8 +538,9 @@ ctl_cmd_user_disable(Ctl *ctl, char **args, GError **error)
     return user_set_enabled(ctl, args, FALSE, error);
 }
 
+/* Whether a secret is stored is shown; the secret itself never is. */
 static void
-user_to_json(CtlJson *json, const StoreUser *user)
+user_to_json(CtlJson *json, const StoreUser *user, gboolean secret_stored)
 {
     ctl_json_begin_object(json);
     ctl_json_key(json, "name");
@@ -510,6 +567,8 @@ user_to_json(CtlJson *json, const StoreUser *user)
     ctl_json_bool(json, user->assistant_only);
     ctl_json_key(json, "in_everyone");
     ctl_json_bool(json, user->in_everyone);
+    ctl_json_key(json, "secret_stored");
+    ctl_json_bool(json, secret_stored);
     ctl_json_end_object(json);
 }
 
@@ -525,10 +584,17 @@ ctl_cmd_user_list(Ctl *ctl, char **args, GError **error)
         return -1;
     }
     if (ctl->json) {
+        g_autoptr(GHashTable) with_secret = store_user_secret_names(ctl->conn, &local);
+        if (with_secret == NULL) {
+            set_store_error(error, local);
+            return -1;
+        }
         g_autoptr(CtlJson) json = ctl_json_new();
         ctl_json_begin_array(json);
-        for (guint i = 0; i < users->len; i++)
-            user_to_json(json, users->pdata[i]);
+        for (guint i = 0; i < users->len; i++) {
+            StoreUser *user = users->pdata[i];
+            user_to_json(json, user, g_hash_table_contains(with_secret, user->name));
+        }
         ctl_json_end_array(json);
         return ctl_json_print(json, error) ? 0 : -1;
     }
@@ -560,9 +626,12 @@ ctl_cmd_user_show(Ctl *ctl, char **args, GError **error)
         user_error(error, local, name);
         return -1;
     }
+    int secret_stored = ctl_secrets_has(ctl, name, error);
+    if (secret_stored < 0)
+        return -1;
     if (ctl->json) {
         g_autoptr(CtlJson) json = ctl_json_new();
-        user_to_json(json, user);
+        user_to_json(json, user, secret_stored);
         return ctl_json_print(json, error) ? 0 : -1;
     }
     g_autofree char *created = ctl_format_time(user->created);
@@ -579,9 +648,17 @@ ctl_cmd_user_show(Ctl *ctl, char **args, GError **error)
             ? g_strdup_printf(user->assistant_only ? _("%s (only to them)") : "%s",
                               user->assistants)
             : g_strdup(_("none"));
-    const char *labels[] = { _("Name:"),    _("Full name:"),    _("Status:"),     _("Quota:"),
-                             _("In use:"),  _("Forward to:"),   _("Assistants:"), _("In everyone:"),
-                             _("Created:"), _("Password hash:") };
+    const char *labels[] = { _("Name:"),
+                             _("Full name:"),
+                             _("Status:"),
+                             _("Quota:"),
+                             _("In use:"),
+                             _("Forward to:"),
+                             _("Assistants:"),
+                             _("In everyone:"),
+                             _("Created:"),
+                             _("Password hash:"),
+                             _("APOP/CRAM-MD5 secret:") };
     const char *values[] = { user->name,
                              user->full_name != NULL ? user->full_name : "",
                              user->enabled ? _("enabled") : _("disabled"),
@@ -591,7 +668,8 @@ ctl_cmd_user_show(Ctl *ctl, char **args, GError **error)
                              assistants,
                              user->in_everyone ? _("yes") : _("no"),
                              created,
-                             hash_scheme(user->pwhash) };
+                             hash_scheme(user->pwhash),
+                             secret_stored ? _("stored") : _("none") };
     ctl_print_fields(labels, values, G_N_ELEMENTS(labels));
     return 0;
 }

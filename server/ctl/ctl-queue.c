@@ -323,8 +323,8 @@ explain_unchanged(QueueAction action, const StoreQueueEntry *e, GError **error)
 }
 
 /* Removes spool files the store no longer refers to (after its commit). */
-static void
-unlink_spool_files(Ctl *ctl, GPtrArray *paths)
+void
+ctl_unlink_spool_files(Ctl *ctl, GPtrArray *paths)
 {
     const char *data_dir = config_get_string(ctl->config, "server", "data_dir");
     g_autofree char *spool = g_build_filename(data_dir, "spool", NULL);
@@ -396,7 +396,7 @@ queue_action(Ctl *ctl, char **args, QueueAction action, GError **error)
     case QUEUE_DELETE:
         n = store_queue_delete(ctl->conn, id, paths, &local);
         /* Also after an error: earlier batches were committed. */
-        unlink_spool_files(ctl, paths);
+        ctl_unlink_spool_files(ctl, paths);
         break;
     case QUEUE_FLUSH:
         n = store_queue_flush(ctl->conn, id, &local);

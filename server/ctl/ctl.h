@@ -58,9 +58,11 @@ typedef struct {
     char *assistant_only;
     char *everyone;
     char *quota;
-    char *local_only; /* list set */
-    char *state;      /* queue list */
-    gboolean all;     /* queue hold, release, delete */
+    char *local_only;   /* list set */
+    char *state;        /* queue list */
+    gboolean all;       /* queue hold, release, delete; user drop-secret */
+    gboolean no_secret; /* user add, user passwd */
+    gboolean force;     /* mailbox unlock (mailbox release, purge use all) */
 } CtlOptions;
 
 extern CtlOptions ctl_options;
@@ -96,6 +98,18 @@ int ctl_cmd_list_members(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_list_list(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_loginaudit(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_unlock(Ctl *ctl, char **args, GError **error);
+/* One line of a secret from @fd, or from the terminal without echo after
+ * @prompt; the line end is removed. CTL_ERROR_DATA when too long. */
+gboolean ctl_read_secret_line(int fd, char *buf, gsize size, GError **error);
+gboolean ctl_prompt_secret(const char *prompt, char *buf, gsize size, GError **error);
+
+/* ctl-secrets.c: APOP/CRAM-MD5 secrets. CTL_SECRET_MAX is the size of
+ * the buffer a password is read into. */
+#define CTL_SECRET_MAX 1024
+gboolean ctl_secrets_wanted(Ctl *ctl);
+int ctl_secrets_has(Ctl *ctl, const char *name, GError **error); /* 1, 0, or -1 */
+void ctl_secrets_print_stored(const char *name);
+int ctl_cmd_user_drop_secret(Ctl *ctl, char **args, GError **error);
 
 /* ctl-mail.c */
 int ctl_cmd_deliver(Ctl *ctl, char **args, GError **error);
@@ -110,9 +124,35 @@ int ctl_cmd_queue_release(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_queue_delete(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_queue_flush(Ctl *ctl, char **args, GError **error);
 
+/* ctl-collector.c */
+int ctl_cmd_collector_add(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_collector_set(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_collector_del(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_collector_list(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_collector_show(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_collector_run(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_collector_forget(Ctl *ctl, char **args, GError **error);
+/* The options of collector add and set (the settings, --enabled,
+ * --priority, the password options). */
+extern const GOptionEntry ctl_collector_entries[];
+void ctl_collector_clear_options(void);
+
+/* ctl-mailbox.c */
+int ctl_cmd_mailbox_list(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_mailbox_held(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_mailbox_release(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_mailbox_purge(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_mailbox_unlock(Ctl *ctl, char **args, GError **error);
+
+/* Removes spool files (paths relative to the spool directory) that the
+ * store no longer refers to, warning about those that cannot be. */
+void ctl_unlink_spool_files(Ctl *ctl, GPtrArray *paths);
+
 /* A lower-case ASCII (IDNA) copy of a domain name, or NULL with
  * CTL_ERROR_DATA. */
 char *ctl_check_domain(const char *name, GError **error);
+/* The lower-case copy of a valid user name, or NULL with CTL_ERROR_DATA. */
+char *ctl_check_user_name(const char *name, GError **error);
 
 /* ctl-output.c */
 int ctl_exit_code(const GError *error);

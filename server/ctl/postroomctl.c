@@ -33,6 +33,8 @@ static const GOptionEntry user_add_entries[] = {
       N_("Read the password from one line of standard input"), NULL },
     { "full-name", 0, 0, G_OPTION_ARG_STRING, &ctl_options.full_name, N_("The user's full name"),
       N_("TEXT") },
+    { "no-secret", 0, 0, G_OPTION_ARG_NONE, &ctl_options.no_secret,
+      N_("Do not store an APOP/CRAM-MD5 secret even though [auth] store_secrets=true"), NULL },
     { NULL }
 };
 
@@ -41,6 +43,16 @@ static const GOptionEntry user_passwd_entries[] = {
       N_("Read the password from the first line of FILE"), N_("FILE") },
     { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &ctl_options.password_stdin,
       N_("Read the password from one line of standard input"), NULL },
+    { "no-secret", 0, 0, G_OPTION_ARG_NONE, &ctl_options.no_secret,
+      N_("Do not store an APOP/CRAM-MD5 secret (and delete the old one) even though [auth] "
+         "store_secrets=true"),
+      NULL },
+    { NULL }
+};
+
+static const GOptionEntry user_drop_secret_entries[] = {
+    { "all", 0, 0, G_OPTION_ARG_NONE, &ctl_options.all, N_("Delete the secrets of every user"),
+      NULL },
     { NULL }
 };
 
@@ -106,6 +118,18 @@ static const GOptionEntry queue_list_entries[] = {
     { NULL }
 };
 
+static const GOptionEntry mailbox_all_entries[] = {
+    { "all", 0, 0, G_OPTION_ARG_NONE, &ctl_options.all,
+      N_("Act on every held message of the mailbox"), NULL },
+    { NULL }
+};
+
+static const GOptionEntry mailbox_unlock_entries[] = {
+    { "force", 0, 0, G_OPTION_ARG_NONE, &ctl_options.force,
+      N_("Remove the lock even if the session holding it may still be running"), NULL },
+    { NULL }
+};
+
 static const GOptionEntry queue_all_entries[] = {
     { "all", 0, 0, G_OPTION_ARG_NONE, &ctl_options.all,
       N_("Act on every entry the command applies to"), NULL },
@@ -132,6 +156,8 @@ static const CtlCommand commands[] = {
     { "user del", N_("NAME"), N_("Delete a user"), 1, 1, NULL, TRUE, ctl_cmd_user_del },
     { "user passwd", N_("NAME"), N_("Set a user's password"), 1, 1, user_passwd_entries, TRUE,
       ctl_cmd_user_passwd },
+    { "user drop-secret", N_("NAME|--all"), N_("Delete stored APOP/CRAM-MD5 secrets"), 0, 1,
+      user_drop_secret_entries, TRUE, ctl_cmd_user_drop_secret },
     { "user list", "", N_("List the users"), 0, 0, NULL, TRUE, ctl_cmd_user_list },
     { "user show", N_("NAME"), N_("Show one user"), 1, 1, NULL, TRUE, ctl_cmd_user_show },
     { "user set", N_("NAME"), N_("Change a user's forwarding, assistants or quota"), 1, 1,
@@ -172,6 +198,30 @@ static const CtlCommand commands[] = {
       queue_all_entries, TRUE, ctl_cmd_queue_delete },
     { "queue flush", N_("[ID]"), N_("Make waiting queue entries due now"), 0, 1, NULL, TRUE,
       ctl_cmd_queue_flush },
+    { "mailbox list", N_("[USER]"), N_("Show mailboxes: messages, held messages and locks"), 0, 1,
+      NULL, TRUE, ctl_cmd_mailbox_list },
+    { "mailbox held", N_("USER"), N_("List the messages POP3 held instead of deleting"), 1, 1, NULL,
+      TRUE, ctl_cmd_mailbox_held },
+    { "mailbox release", N_("USER UID|--all"), N_("Make held messages visible to clients again"), 1,
+      2, mailbox_all_entries, TRUE, ctl_cmd_mailbox_release },
+    { "mailbox purge", N_("USER UID|--all"), N_("Delete held messages for good"), 1, 2,
+      mailbox_all_entries, TRUE, ctl_cmd_mailbox_purge },
+    { "mailbox unlock", N_("USER"), N_("Remove a mailbox lock left by a session that died"), 1, 1,
+      mailbox_unlock_entries, TRUE, ctl_cmd_mailbox_unlock },
+    { "collector add", N_("NAME"), N_("Add a collector fetching a remote POP3 mailbox"), 1, 1,
+      ctl_collector_entries, TRUE, ctl_cmd_collector_add },
+    { "collector set", N_("NAME"), N_("Change a collector's settings or password"), 1, 1,
+      ctl_collector_entries, TRUE, ctl_cmd_collector_set },
+    { "collector del", N_("NAME"), N_("Delete a collector and the UIDs it knows"), 1, 1, NULL, TRUE,
+      ctl_cmd_collector_del },
+    { "collector list", "", N_("List the collectors"), 0, 0, NULL, TRUE, ctl_cmd_collector_list },
+    { "collector show", N_("NAME"), N_("Show one collector"), 1, 1, NULL, TRUE,
+      ctl_cmd_collector_show },
+    { "collector run", N_("NAME"), N_("Ask the running server to run a collector now"), 1, 1, NULL,
+      TRUE, ctl_cmd_collector_run },
+    { "collector forget", N_("NAME"),
+      N_("Forget a collector's UIDs: what is on the server is downloaded again"), 1, 1, NULL, TRUE,
+      ctl_cmd_collector_forget },
     { "unlock", N_("ADDRESS"), N_("Clear the login lockout of a client address"), 1, 1, NULL, TRUE,
       ctl_cmd_unlock },
     { "modules", "", N_("List the installed modules and the refused module files"), 0, 0, NULL,
@@ -276,6 +326,7 @@ clear_options(void)
     g_clear_pointer(&ctl_options.remove, g_strfreev);
     g_clear_pointer(&ctl_options.ip, g_free);
     g_clear_pointer(&ctl_options.state, g_free);
+    ctl_collector_clear_options();
 }
 
 static int

@@ -20,6 +20,9 @@
     "q.claimed_by, q.claim_expires, m.spool_path, m.size, m.hdr_subject FROM queue q "             \
     "LEFT JOIN messages m ON m.id = q.message_id "
 #define QUEUE_ONE_OR_ALL "(id = ##id::gint64 OR ##all::gboolean)"
+#define COLLECTOR_SELECT                                                                           \
+    "SELECT id, name, enabled, priority, password, created, claimed_by, claim_expires, "           \
+    "session_started, last_run, last_result, run_requested FROM collectors "
 
 static const char *const queries[Q_N_QUERIES] = {
     [Q_SCHEMA_BOOTSTRAP] = "CREATE TABLE IF NOT EXISTS schema_version ("
@@ -50,6 +53,22 @@ static const char *const queries[Q_N_QUERIES] = {
                      "##special_use::string::null)",
     [Q_FOLDER_LIST] = "SELECT id, name, uidvalidity, uidnext, special_use FROM folders "
                       "WHERE user_id = ##user_id::gint64 ORDER BY name",
+
+    /* APOP/CRAM-MD5 secrets (migration 004): only these statements read or
+     * write user_secrets, so no user listing can carry a secret. */
+    [Q_SECRET_SET] = "INSERT INTO user_secrets (user_id, secret, updated) "
+                     "VALUES (##user_id::gint64, ##secret::string, ##now::gint64) "
+                     "ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, "
+                     "updated = excluded.updated",
+    [Q_SECRET_DROP] = "DELETE FROM user_secrets WHERE user_id IN "
+                      "(SELECT id FROM users WHERE name = ##name::string)",
+    [Q_SECRET_DROP_ALL] = "DELETE FROM user_secrets",
+    /* One statement whether or not the user or its secret exists, so that
+     * the three cases cost the same. */
+    [Q_SECRET_GET] = "SELECT u.name, u.enabled, s.secret FROM users u "
+                     "LEFT JOIN user_secrets s ON s.user_id = u.id WHERE u.name = ##name::string",
+    [Q_SECRET_NAMES] = "SELECT u.name FROM user_secrets s JOIN users u ON u.id = s.user_id "
+                       "ORDER BY u.name",
 
     [Q_DOMAIN_ADD] = "INSERT INTO domains (name) VALUES (##name::string) "
                      "ON CONFLICT (name) DO NOTHING",
@@ -142,6 +161,10 @@ static const char *const queries[Q_N_QUERIES] = {
                       "##subject::string::null, ##from::string::null, ##date::string::null, "
                       "##message_id::string::null)",
     [Q_MESSAGE_ID_BY_PATH] = "SELECT id FROM messages WHERE spool_path = ##path::string",
+    /* The ids of a delivery batch's messages, in one statement: the newest
+     * rows are the batch's own unless another instance inserted meanwhile
+     * (store_deliver_batch() looks those up by path). */
+    [Q_MESSAGES_NEWEST] = "SELECT id, spool_path FROM messages ORDER BY id DESC LIMIT ##n::gint64",
     /* A spool file lives while a mailbox or an unfinished queue entry uses it. */
     [Q_MESSAGE_REFS] =
         "SELECT (SELECT COUNT(*) FROM folder_messages WHERE message_id = ##id::gint64) + "
@@ -149,23 +172,29 @@ static const char *const queries[Q_N_QUERIES] = {
         "AND state IN ('pending', 'sending', 'deferred', 'held')), "
         "(SELECT spool_path FROM messages WHERE id = ##id::gint64)",
     [Q_MESSAGE_DELETE] = "DELETE FROM messages WHERE id = ##id::gint64",
-    [Q_INBOX_OF_USER] = "SELECT f.id, u.id FROM folders f JOIN users u ON u.id = f.user_id "
-                        "WHERE u.name = ##name::string AND f.name = 'INBOX'",
     [Q_FOLDER_OF_USER] = "SELECT f.id, f.uidvalidity FROM folders f "
                          "JOIN users u ON u.id = f.user_id "
                          "WHERE u.name = ##name::string AND f.name = ##folder::string",
     [Q_FOLDER_USER] = "SELECT user_id FROM folders WHERE id = ##id::gint64",
-    /* Update first: the row lock it takes makes the read that follows
-     * safe against a concurrent delivery on another instance. */
-    [Q_FOLDER_TAKE_UID] = "UPDATE folders SET uidnext = uidnext + 1, "
-                          "highestmodseq = highestmodseq + 1 WHERE id = ##id::gint64",
-    [Q_FOLDER_LAST_UID] = "SELECT uidnext - 1, highestmodseq FROM folders WHERE id = ##id::gint64",
+    /* ##n UIDs and modseqs of a user's INBOX for one delivery batch. Update
+     * first: the row lock it takes makes the read that follows
+     * (Q_INBOX_DELIVERY_STATE) safe against a concurrent delivery on
+     * another instance. */
+    [Q_INBOX_TAKE_UIDS] = "UPDATE folders SET uidnext = uidnext + ##n::gint64, "
+                          "highestmodseq = highestmodseq + ##n::gint64 WHERE name = 'INBOX' "
+                          "AND user_id = (SELECT id FROM users WHERE name = ##name::string)",
+    [Q_INBOX_DELIVERY_STATE] =
+        "SELECT f.id, f.uidnext, f.highestmodseq, u.id, u.used_bytes, u.quota_bytes, "
+        "u.quota_alert FROM folders f JOIN users u ON u.id = f.user_id "
+        "WHERE u.name = ##name::string AND f.name = 'INBOX'",
     [Q_FOLDER_MESSAGE_ADD] =
         "INSERT INTO folder_messages (folder_id, message_id, uid, modseq, internaldate, "
         "header_prefix) VALUES (##folder::gint64, ##message::gint64, ##uid::gint64, "
         "##modseq::gint64, ##date::gint64, ##prefix::string)",
     [Q_USER_USAGE_ADD] = "UPDATE users SET used_bytes = used_bytes + ##delta::gint64 "
                          "WHERE id = ##id::gint64",
+    [Q_USER_USAGE_ADD_BY_NAME] = "UPDATE users SET used_bytes = used_bytes + ##delta::gint64 "
+                                 "WHERE name = ##name::string",
     [Q_USER_QUOTA_STATE] = "SELECT used_bytes, quota_bytes, quota_alert, name FROM users "
                            "WHERE id = ##id::gint64",
     [Q_USER_QUOTA_ALERT_SET] = "UPDATE users SET quota_alert = ##level::gint "
@@ -180,6 +209,8 @@ static const char *const queries[Q_N_QUERIES] = {
                        "##component::string, ##owner::string, ##actor::string, ##cmd::string, "
                        "##ip::string, ##folder::string, ##subject::string, ##sender::string, "
                        "##msgdate::string)",
+    /* For tests: a user's msgaudit rows. */
+    [Q_MSGAUDIT_COUNT] = "SELECT COUNT(*) FROM msgaudit WHERE owner = ##owner::string",
 
     [Q_QUEUE_LIST] = QUEUE_ENTRY_SELECT "WHERE (q.state = ##state::string OR ##all::gboolean) "
                                         "ORDER BY q.id",
@@ -251,6 +282,77 @@ static const char *const queries[Q_N_QUERIES] = {
         "AND id NOT IN (SELECT message_id FROM queue "
         "WHERE state IN ('pending', 'sending', 'deferred', 'held'))",
 
+    /* Collectors (migration 005). Only COLLECTOR_SELECT reads the ISP
+     * password, for the module and for postroomctl, which never prints it. */
+    [Q_COLLECTOR_ADD] = "INSERT INTO collectors (name, enabled, priority, password, created) "
+                        "VALUES (##name::string, ##enabled::gboolean, ##priority::gint, "
+                        "##password::string, ##now::gint64) ON CONFLICT (name) DO NOTHING",
+    [Q_COLLECTOR_ID] = "SELECT id FROM collectors WHERE name = ##name::string",
+    [Q_COLLECTOR_EXISTS] = "SELECT id FROM collectors WHERE id = ##id::gint64",
+    /* The first write of a change: SQLite's write lock from the start. */
+    [Q_COLLECTOR_TOUCH] = "UPDATE collectors SET enabled = enabled WHERE id = ##id::gint64",
+    /* Its options and UIDs go with it (ON DELETE CASCADE). */
+    [Q_COLLECTOR_DELETE] = "DELETE FROM collectors WHERE id = ##id::gint64",
+    [Q_COLLECTOR_LIST] =
+        COLLECTOR_SELECT "WHERE (enabled OR ##all::gboolean) ORDER BY priority, id",
+    [Q_COLLECTOR_GET] = COLLECTOR_SELECT "WHERE name = ##name::string",
+    [Q_COLLECTOR_SET_ENABLED] = "UPDATE collectors SET enabled = ##enabled::gboolean "
+                                "WHERE id = ##id::gint64",
+    [Q_COLLECTOR_SET_PRIORITY] = "UPDATE collectors SET priority = ##priority::gint "
+                                 "WHERE id = ##id::gint64",
+    [Q_COLLECTOR_SET_PASSWORD] = "UPDATE collectors SET password = ##password::string "
+                                 "WHERE id = ##id::gint64",
+    [Q_COLLECTOR_OPTIONS_ALL] = "SELECT collector_id, name, value FROM collector_options",
+    [Q_COLLECTOR_OPTIONS] = "SELECT collector_id, name, value FROM collector_options "
+                            "WHERE collector_id = ##id::gint64",
+    [Q_COLLECTOR_OPTION_SET] =
+        "INSERT INTO collector_options (collector_id, name, value) "
+        "VALUES (##id::gint64, ##name::string, ##value::string) "
+        "ON CONFLICT (collector_id, name) DO UPDATE SET value = excluded.value",
+    [Q_COLLECTOR_OPTION_UNSET] = "DELETE FROM collector_options "
+                                 "WHERE collector_id = ##id::gint64 AND name = ##name::string",
+    [Q_COLLECTOR_REQUEST_RUN] = "UPDATE collectors SET run_requested = ##now::gint64 "
+                                "WHERE id = ##id::gint64",
+    [Q_COLLECTOR_REQUESTED] = "SELECT id, run_requested FROM collectors "
+                              "WHERE run_requested > 0 AND enabled ORDER BY priority, id",
+    /* Free, held by this instance (a renewal keeps the session's start), or
+     * held by an instance whose lease ran out. Every SET expression sees the
+     * old row. */
+    [Q_COLLECTOR_CLAIM] = "UPDATE collectors SET claimed_by = ##instance::string, "
+                          "claim_expires = ##lease::gint64, session_started = CASE WHEN "
+                          "claimed_by = ##instance::string AND claim_expires >= ##now::gint64 "
+                          "THEN session_started ELSE ##now::gint64 END "
+                          "WHERE id = ##id::gint64 AND enabled AND (claimed_by = '' OR "
+                          "claimed_by = ##instance::string OR claim_expires < ##now::gint64)",
+    /* A "run now" made before the session began was answered by it. */
+    [Q_COLLECTOR_END] = "UPDATE collectors SET last_run = ##now::gint64, "
+                        "last_result = ##result::string, run_requested = CASE WHEN "
+                        "run_requested <= session_started THEN 0 ELSE run_requested END, "
+                        "claimed_by = '', claim_expires = 0, session_started = 0 "
+                        "WHERE id = ##id::gint64 AND claimed_by = ##instance::string",
+    [Q_COLLECTOR_UID_COUNTS] = "SELECT collector_id, CAST(COUNT(*) AS BIGINT) "
+                               "FROM collector_uids GROUP BY collector_id",
+    [Q_COLLECTOR_UID_STATES] = "SELECT state, CAST(COUNT(*) AS BIGINT) FROM collector_uids "
+                               "WHERE collector_id = ##id::gint64 GROUP BY state",
+    [Q_COLLECTOR_UIDS_PURGE] = "DELETE FROM collector_uids WHERE collector_id = ##id::gint64 "
+                               "AND missing_since > 0 AND missing_since <= ##before::gint64",
+    [Q_COLLECTOR_UIDS_ALL] = "SELECT uid, state, first_seen, missing_since FROM collector_uids "
+                             "WHERE collector_id = ##id::gint64",
+    [Q_COLLECTOR_UID_MISSING] = "UPDATE collector_uids SET missing_since = ##now::gint64 "
+                                "WHERE collector_id = ##id::gint64 AND uid = ##uid::string",
+    [Q_COLLECTOR_UID_LISTED] = "UPDATE collector_uids SET missing_since = 0 "
+                               "WHERE collector_id = ##id::gint64 AND uid = ##uid::string",
+    [Q_COLLECTOR_UID_DELETE] = "DELETE FROM collector_uids "
+                               "WHERE collector_id = ##id::gint64 AND uid = ##uid::string",
+    /* Keeps first_seen of a known UID. No row when the collector is gone
+     * (deleted while a session ran): nothing is recorded, nothing fails. */
+    [Q_COLLECTOR_UID_SET] = "INSERT INTO collector_uids (collector_id, uid, state, first_seen, "
+                            "updated) SELECT id, ##uid::string, ##state::string, ##now::gint64, "
+                            "##now::gint64 FROM collectors WHERE id = ##id::gint64 "
+                            "ON CONFLICT (collector_id, uid) DO UPDATE SET state = excluded.state, "
+                            "updated = excluded.updated, missing_since = 0",
+    [Q_COLLECTOR_FORGET] = "DELETE FROM collector_uids WHERE collector_id = ##id::gint64",
+
     [Q_FOLDER_LOCK_SERIAL] = "UPDATE folders SET lock_serial = lock_serial + 1 "
                              "WHERE id = ##id::gint64",
     [Q_FOLDER_LOCK_SERIAL_BY_NAME] =
@@ -272,13 +374,44 @@ static const char *const queries[Q_N_QUERIES] = {
                        "FROM folder_messages fm JOIN messages m ON m.id = fm.message_id "
                        "WHERE fm.folder_id = ##id::gint64 AND fm.held = ##held::gboolean "
                        "ORDER BY fm.uid",
-    [Q_MAILBOX_ENTRY] = "SELECT fm.message_id, m.size, fm.header_prefix FROM folder_messages fm "
+    /* The summary headers are for msgaudit rows. */
+    [Q_MAILBOX_ENTRY] = "SELECT fm.message_id, m.size, fm.header_prefix, m.hdr_subject, "
+                        "m.envelope_from, m.hdr_date FROM folder_messages fm "
                         "JOIN messages m ON m.id = fm.message_id "
                         "WHERE fm.folder_id = ##id::gint64 AND fm.uid = ##uid::gint64",
     [Q_MAILBOX_DELETE] = "DELETE FROM folder_messages WHERE folder_id = ##id::gint64 "
                          "AND uid = ##uid::gint64",
     [Q_MAILBOX_HOLD] = "UPDATE folder_messages SET held = ##held::gboolean "
                        "WHERE folder_id = ##id::gint64 AND uid = ##uid::gint64",
+/* postroomctl mailbox. The header prefixes are ASCII (Delivered-To with
+ * an IDNA domain), so LENGTH() counts their octets. */
+#define MAILBOX_OCTETS "m.size + LENGTH(fm.header_prefix)"
+    [Q_MAILBOX_SUMMARY] =
+        "SELECT u.name, f.id, "
+        "CAST(SUM(CASE WHEN fm.held THEN 0 WHEN fm.uid IS NULL THEN 0 ELSE 1 END) AS BIGINT), "
+        "CAST(SUM(CASE WHEN fm.held THEN 0 WHEN fm.uid IS NULL THEN 0 "
+        "ELSE " MAILBOX_OCTETS " END) AS BIGINT), "
+        "CAST(SUM(CASE WHEN fm.held THEN 1 ELSE 0 END) AS BIGINT), "
+        "CAST(SUM(CASE WHEN fm.held THEN " MAILBOX_OCTETS " ELSE 0 END) AS BIGINT) "
+        "FROM users u JOIN folders f ON f.user_id = u.id AND f.name = 'INBOX' "
+        "LEFT JOIN folder_messages fm ON fm.folder_id = f.id "
+        "LEFT JOIN messages m ON m.id = fm.message_id "
+        "WHERE u.name = ##name::string OR ##all::gboolean GROUP BY u.name, f.id ORDER BY u.name",
+    [Q_MAILBOX_LOCKS] = "SELECT u.name, f.name, l.holder, l.instance, l.exclusive, l.expires "
+                        "FROM mailbox_locks l JOIN folders f ON f.id = l.folder_id "
+                        "JOIN users u ON u.id = f.user_id "
+                        "WHERE u.name = ##name::string OR ##all::gboolean "
+                        "ORDER BY u.name, f.name, l.expires",
+    [Q_MAILBOX_LOCK_REMOVE] =
+        "DELETE FROM mailbox_locks WHERE holder = ##holder::string AND folder_id = "
+        "(SELECT f.id FROM folders f JOIN users u ON u.id = f.user_id "
+        "WHERE u.name = ##name::string AND f.name = ##folder::string)",
+    [Q_MAILBOX_HELD] = "SELECT fm.uid, m.size, fm.header_prefix, fm.internaldate, "
+                       "m.envelope_from, m.hdr_subject, m.hdr_from, m.hdr_date, m.hdr_message_id "
+                       "FROM folder_messages fm JOIN messages m ON m.id = fm.message_id "
+                       "WHERE fm.folder_id = ##id::gint64 AND fm.held = ##held::gboolean "
+                       "ORDER BY fm.uid",
+#undef MAILBOX_OCTETS
 };
 
 const char *

@@ -255,7 +255,8 @@ class TestQueueMigration(CtlTestCase):
         finally:
             db.close()
         r = self.ok("init")
-        self.assertIn("from schema version 2 to 3", r.stdout)
+        # To the newest version, whatever later migrations add.
+        self.assertRegex(r.stdout, r"from schema version 2 to [0-9]+")
         [e] = self.json("queue", "list")
         self.assertEqual((e["id"], e["message_id"], e["state"], e["last_error"], e["attempts"],
                           e["size"], e["claimed_by"]),

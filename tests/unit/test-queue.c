@@ -619,7 +619,7 @@ test_spool_release(Fixture *f, gconstpointer data)
         store_mailbox_lock(f->conn, "alice", "INBOX", "t", "host1", TRUE, T0 * 2, NULL, &error);
     g_assert_no_error(error);
     guint32 uid = 1;
-    g_assert_true(store_mailbox_delete(f->conn, folder, &uid, 1, FALSE, paths, &error));
+    g_assert_true(store_mailbox_delete(f->conn, folder, &uid, 1, FALSE, NULL, paths, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(paths->len, ==, 1);
     g_assert_cmpstr(paths->pdata[0], ==, p3);
