@@ -134,6 +134,28 @@ build_auth_string(const StoreSettings *settings, GError **error)
     return auth;
 }
 
+/* A provider is shared by every connection, and libgda keeps each
+ * connection's data handlers in one unlocked table of the provider,
+ * declared on first use: the PostgreSQL provider looks them up to render
+ * every statement parameter. Worker connections running their first
+ * statements at once would insert into that table together; declaring
+ * every type Postroom binds or reads here, while the connection opens
+ * under lifecycle_lock (all workers open before any job runs), leaves
+ * only lookups for later. The heap corruption seen at start-up on
+ * PostgreSQL in CI ("realloc(): invalid next size") fits this race. */
+static void
+declare_data_handlers(GdaConnection *cnc)
+{
+    const GType types[] = { G_TYPE_STRING,   G_TYPE_INT64,     G_TYPE_INT,         G_TYPE_BOOLEAN,
+                            G_TYPE_DOUBLE,   G_TYPE_UINT,      G_TYPE_UINT64,      GDA_TYPE_NULL,
+                            GDA_TYPE_BINARY, GDA_TYPE_BLOB,    GDA_TYPE_TIMESTAMP, G_TYPE_DATE,
+                            GDA_TYPE_TIME,   GDA_TYPE_NUMERIC, GDA_TYPE_SHORT,     G_TYPE_FLOAT };
+    GdaServerProvider *provider = gda_connection_get_provider(cnc);
+
+    for (guint i = 0; i < G_N_ELEMENTS(types); i++)
+        (void)gda_server_provider_get_data_handler_g_type(provider, cnc, types[i]);
+}
+
 StoreConn *
 store_conn_open(const StoreSettings *settings, GError **error)
 {
@@ -168,6 +190,8 @@ store_conn_open(const StoreSettings *settings, GError **error)
     g_mutex_lock(&lifecycle_lock);
     conn->cnc = gda_connection_open_from_string(postgres ? "PostgreSQL" : "SQLite", settings->cnc,
                                                 auth, GDA_CONNECTION_OPTIONS_NONE, &local);
+    if (conn->cnc != NULL)
+        declare_data_handlers(conn->cnc);
     g_mutex_unlock(&lifecycle_lock);
     if (auth != NULL) {
         explicit_bzero(auth, strlen(auth));
