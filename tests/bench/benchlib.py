@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What every benchmark script needs: progress lines and one time limit for
 the whole run; and what several need: installing a missing Debian package,
-the CPU time of a process tree, and Dovecot's pop3d as an ISP on loopback
-(tests/bench/collector; tests/bench/pop3 has its own copy)."""
+the CPU time of a process tree, and Dovecot's pop3d on loopback (the ISP of
+tests/bench/collector, the server tests/bench/pop3 compares with)."""
 
 import os
 import pwd

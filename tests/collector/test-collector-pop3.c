@@ -271,9 +271,12 @@ dele(CollectorPop3 *p, guint msgno, GError **error)
     return collector_pop3_dele_finish(p, r, error);
 }
 
-/* Several operations in flight at once: each slot gets its result and the
+/* A command queued while others are in flight: RETR of the whole message
+ * @msgno or, with @dele, DELE. run_queued() gives it its result and the
  * order in which the results came. */
 typedef struct {
+    gboolean dele;
+    guint msgno;
     GAsyncResult *result;
     guint order;
     guint *counter;
@@ -288,14 +291,38 @@ got_slot(GObject *source, GAsyncResult *result, gpointer data)
     slot->order = ++*slot->counter;
 }
 
+/* Issues the @n commands of @slots at once, without waiting for any reply,
+ * then waits for all of them: the replies must come in the order issued,
+ * pipelined or not. */
 static void
-wait_slots(guint *counter, guint n)
+run_queued(CollectorPop3 *p, Slot *slots, guint n)
 {
-    guint id = g_timeout_add_seconds(WAIT_SECONDS, deadline_passed, NULL);
+    guint counter = 0;
+    guint id;
 
-    while (*counter < n)
+    for (guint i = 0; i < n; i++) {
+        slots[i].counter = &counter;
+        if (slots[i].dele)
+            collector_pop3_dele_async(p, slots[i].msgno, got_slot, &slots[i]);
+        else
+            collector_pop3_fetch_async(p, slots[i].msgno, -1, 0, COLLECTOR_NUL_REFUSE, ' ',
+                                       got_slot, &slots[i]);
+    }
+    id = g_timeout_add_seconds(WAIT_SECONDS, deadline_passed, NULL);
+    while (counter < n)
         g_main_context_iteration(NULL, TRUE);
     g_source_remove(id);
+    for (guint i = 0; i < n; i++) {
+        g_assert_cmpuint(slots[i].order, ==, i + 1);
+        slots[i].counter = NULL;
+    }
+}
+
+static void
+clear_slots(Slot *slots, guint n)
+{
+    for (guint i = 0; i < n; i++)
+        g_clear_object(&slots[i].result);
 }
 
 static gboolean
@@ -686,35 +713,26 @@ test_pipelining(void)
     Server *srv = server_start(script);
     CollectorPop3 *p = client_new(srv->port, COLLECTOR_AUTH_USER, COLLECTOR_TLS_NONE, "u", "p");
     g_autoptr(GError) error = NULL;
-    guint counter = 0;
-    Slot r1 = { .counter = &counter }, r2 = { .counter = &counter }, d2 = { .counter = &counter };
+    Slot q[] = { { .msgno = 1 }, { .msgno = 2 }, { .dele = TRUE, .msgno = 2 } };
 
     g_assert_true(login(p, &error));
     g_assert_true(collector_pop3_get_capa(p)->pipelining);
-    collector_pop3_fetch_async(p, 1, -1, 0, COLLECTOR_NUL_REFUSE, ' ', got_slot, &r1);
-    collector_pop3_fetch_async(p, 2, -1, 0, COLLECTOR_NUL_REFUSE, ' ', got_slot, &r2);
-    collector_pop3_dele_async(p, 2, got_slot, &d2);
-    wait_slots(&counter, 3);
-    g_assert_cmpuint(r1.order, ==, 1);
-    g_assert_cmpuint(r2.order, ==, 2);
-    g_assert_cmpuint(d2.order, ==, 3);
-    g_autoptr(CollectorPop3Message) m1 = collector_pop3_fetch_finish(p, r1.result, &error);
+    run_queued(p, q, G_N_ELEMENTS(q));
+    g_autoptr(CollectorPop3Message) m1 = collector_pop3_fetch_finish(p, q[0].result, &error);
     g_assert_null(m1);
     g_assert_error(error, COLLECTOR_POP3_ERROR, COLLECTOR_POP3_ERROR_REFUSED);
     g_clear_error(&error);
-    g_autoptr(CollectorPop3Message) m2 = collector_pop3_fetch_finish(p, r2.result, &error);
+    g_autoptr(CollectorPop3Message) m2 = collector_pop3_fetch_finish(p, q[1].result, &error);
     g_assert_no_error(error);
     const char want[] = "Subject: two\r\n\r\n.dot\r\n";
     g_assert_cmpmem(g_bytes_get_data(m2->data, NULL), g_bytes_get_size(m2->data), want,
                     sizeof want - 1);
-    g_assert_true(collector_pop3_dele_finish(p, d2.result, &error));
+    g_assert_true(collector_pop3_dele_finish(p, q[2].result, &error));
     g_assert_no_error(error);
     g_assert_true(quit(p, &error));
     close_client(p);
     server_finish(srv);
-    g_object_unref(r1.result);
-    g_object_unref(r2.result);
-    g_object_unref(d2.result);
+    clear_slots(q, G_N_ELEMENTS(q));
 }
 
 /* Without PIPELINING, queued commands wait for the reply before them. */
@@ -738,30 +756,21 @@ test_queue_without_pipelining(void)
     Server *srv = server_start(script);
     CollectorPop3 *p = client_new(srv->port, COLLECTOR_AUTH_USER, COLLECTOR_TLS_NONE, "u", "p");
     g_autoptr(GError) error = NULL;
-    guint counter = 0;
-    Slot r1 = { .counter = &counter }, d1 = { .counter = &counter }, r2 = { .counter = &counter };
+    Slot q[] = { { .msgno = 1 }, { .dele = TRUE, .msgno = 1 }, { .msgno = 2 } };
 
     g_assert_true(login(p, &error));
     g_assert_false(collector_pop3_get_capa(p)->pipelining);
-    collector_pop3_fetch_async(p, 1, -1, 0, COLLECTOR_NUL_REFUSE, ' ', got_slot, &r1);
-    collector_pop3_dele_async(p, 1, got_slot, &d1);
-    collector_pop3_fetch_async(p, 2, -1, 0, COLLECTOR_NUL_REFUSE, ' ', got_slot, &r2);
-    wait_slots(&counter, 3);
-    g_assert_cmpuint(r1.order, ==, 1);
-    g_assert_cmpuint(d1.order, ==, 2);
-    g_assert_cmpuint(r2.order, ==, 3);
-    g_autoptr(CollectorPop3Message) m1 = collector_pop3_fetch_finish(p, r1.result, &error);
+    run_queued(p, q, G_N_ELEMENTS(q));
+    g_autoptr(CollectorPop3Message) m1 = collector_pop3_fetch_finish(p, q[0].result, &error);
     g_assert_no_error(error);
-    g_assert_true(collector_pop3_dele_finish(p, d1.result, &error));
-    g_autoptr(CollectorPop3Message) m2 = collector_pop3_fetch_finish(p, r2.result, &error);
+    g_assert_true(collector_pop3_dele_finish(p, q[1].result, &error));
+    g_autoptr(CollectorPop3Message) m2 = collector_pop3_fetch_finish(p, q[2].result, &error);
     g_assert_no_error(error);
     g_assert_cmpmem(g_bytes_get_data(m2->data, NULL), g_bytes_get_size(m2->data), "two\r\n", 5);
     g_assert_true(quit(p, &error));
     close_client(p);
     server_finish(srv);
-    g_object_unref(r1.result);
-    g_object_unref(d1.result);
-    g_object_unref(r2.result);
+    clear_slots(q, G_N_ELEMENTS(q));
 }
 
 /* The connection drops with pipelined commands out: each fails, in order,
@@ -781,33 +790,24 @@ test_pipelining_drop(void)
     Server *srv = server_start(script);
     CollectorPop3 *p = client_new(srv->port, COLLECTOR_AUTH_USER, COLLECTOR_TLS_NONE, "u", "p");
     g_autoptr(GError) error = NULL;
-    guint counter = 0;
-    Slot r1 = { .counter = &counter }, r2 = { .counter = &counter }, d1 = { .counter = &counter };
+    Slot q[] = { { .msgno = 1 }, { .msgno = 2 }, { .dele = TRUE, .msgno = 1 } };
 
     g_assert_true(login(p, &error));
-    collector_pop3_fetch_async(p, 1, -1, 0, COLLECTOR_NUL_REFUSE, ' ', got_slot, &r1);
-    collector_pop3_fetch_async(p, 2, -1, 0, COLLECTOR_NUL_REFUSE, ' ', got_slot, &r2);
-    collector_pop3_dele_async(p, 1, got_slot, &d1);
-    wait_slots(&counter, 3);
-    g_assert_cmpuint(r1.order, ==, 1);
-    g_assert_cmpuint(r2.order, ==, 2);
-    g_assert_cmpuint(d1.order, ==, 3);
-    g_assert_null(collector_pop3_fetch_finish(p, r1.result, &error));
+    run_queued(p, q, G_N_ELEMENTS(q));
+    g_assert_null(collector_pop3_fetch_finish(p, q[0].result, &error));
     g_assert_error(error, COLLECTOR_POP3_ERROR, COLLECTOR_POP3_ERROR_CLOSED);
     g_clear_error(&error);
-    g_assert_null(collector_pop3_fetch_finish(p, r2.result, &error));
+    g_assert_null(collector_pop3_fetch_finish(p, q[1].result, &error));
     g_assert_error(error, COLLECTOR_POP3_ERROR, COLLECTOR_POP3_ERROR_CLOSED);
     g_clear_error(&error);
-    g_assert_false(collector_pop3_dele_finish(p, d1.result, &error));
+    g_assert_false(collector_pop3_dele_finish(p, q[2].result, &error));
     g_assert_error(error, COLLECTOR_POP3_ERROR, COLLECTOR_POP3_ERROR_CLOSED);
     g_clear_error(&error);
     g_assert_false(quit(p, &error));
     g_assert_error(error, COLLECTOR_POP3_ERROR, COLLECTOR_POP3_ERROR_CLOSED);
     close_client(p);
     server_finish(srv);
-    g_object_unref(r1.result);
-    g_object_unref(r2.result);
-    g_object_unref(d1.result);
+    clear_slots(q, G_N_ELEMENTS(q));
 }
 
 int

@@ -13,7 +13,7 @@
 #include "store/store-mail.h"
 #include "store/store-ops.h"
 #include "store/store-queries.h"
-#include "../lib/pg-server.h"
+#include "store-fixture.h"
 
 /* Mail collectors in the store (store-collector.h), their SDK
  * (pr-collector.h) and the UID a delivery records with its message
@@ -21,96 +21,10 @@
  * server. The store takes "now" from its callers, so times are the
  * tests'. */
 
-typedef enum {
-    BACKEND_SQLITE,
-    BACKEND_POSTGRES,
-} Backend;
-
-static PgServer *pg_server;
-static char *pg_skip_reason;
-static guint db_counter;
-
 #define T0  1000000 /* "now" of most tests */
 #define DAY 86400
 
-typedef struct {
-    char *dir;
-    char *spool;
-    StoreSettings settings;
-    StoreConn *conn;
-    gboolean skip;
-} Fixture;
-
-static void
-fixture_set_up(Fixture *f, gconstpointer data)
-{
-    Backend backend = GPOINTER_TO_INT(data);
-    g_autoptr(GError) error = NULL;
-
-    f->dir = g_dir_make_tmp("postroom-collector-XXXXXX", &error);
-    g_assert_no_error(error);
-    f->spool = g_build_filename(f->dir, "spool", NULL);
-    f->settings.workers = 2;
-    if (backend == BACKEND_SQLITE) {
-        f->settings.provider = g_strdup("SQLite");
-        f->settings.cnc = g_strdup_printf("DB_DIR=%s;DB_NAME=test", f->dir);
-    } else {
-        g_autofree char *db = NULL;
-        if (pg_server == NULL) {
-            f->skip = TRUE;
-            return;
-        }
-        db = g_strdup_printf("postroom_c%u", ++db_counter);
-        pg_server_create_database(pg_server, db, &error);
-        g_assert_no_error(error);
-        f->settings.provider = g_strdup("PostgreSQL");
-        f->settings.cnc =
-            g_strdup_printf("HOST=127.0.0.1;PORT=%d;DB_NAME=%s", pg_server_get_port(pg_server), db);
-        f->settings.username = g_strdup(pg_server_get_role(pg_server));
-        f->settings.password_file = g_build_filename(f->dir, "dbpassword", NULL);
-        g_file_set_contents(f->settings.password_file, pg_server_get_password(pg_server), -1,
-                            &error);
-        g_assert_no_error(error);
-    }
-    f->conn = store_conn_open(&f->settings, &error);
-    g_assert_no_error(error);
-    g_assert_true(store_migrate(f->conn, &error));
-    g_assert_no_error(error);
-}
-
-static void
-rm_rf(const char *path)
-{
-    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-        rm_rf(child);
-    }
-    g_remove(path);
-}
-
-static void
-fixture_tear_down(Fixture *f, gconstpointer data)
-{
-    g_clear_pointer(&f->conn, store_conn_free);
-    rm_rf(f->dir);
-    g_free(f->dir);
-    g_free(f->spool);
-    g_free(f->settings.provider);
-    g_free(f->settings.cnc);
-    g_free(f->settings.username);
-    g_free(f->settings.password_file);
-}
-
-#define SKIP_IF_NO_BACKEND(f)                                                                      \
-    do {                                                                                           \
-        if ((f)->skip) {                                                                           \
-            g_test_skip(pg_skip_reason);                                                           \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
+typedef StoreFixture Fixture;
 
 /* ---- helpers ---- */
 
@@ -598,8 +512,7 @@ test_store_deliver(Fixture *f, gconstpointer data)
     g_test_summary("store_deliver records a collected UID as downloaded with the message, "
                    "keeping its first-seen time; a delivery that fails records nothing; a "
                    "collector deleted meanwhile fails nothing");
-    g_assert_cmpint(store_user_add(f->conn, "alice", "x", NULL, &error), >, 0);
-    g_assert_no_error(error);
+    store_fixture_add_user(f, "alice");
     gint64 id = add_collector(f, "isp", TRUE, 0);
     set_uid(f, id, "queried-1", STORE_COLLECTOR_UID_QUERIED, T0 - 100);
 
@@ -693,8 +606,7 @@ test_delivery_commit(Fixture *f, gconstpointer data)
     g_test_summary("Group commit: each collected message's UID is recorded by the commit that "
                    "stores it, in a batch and in the one-by-one retry after a batch failed; the "
                    "message that fails records none");
-    g_assert_cmpint(store_user_add(f->conn, "alice", "x", NULL, &error), >, 0);
-    g_assert_no_error(error);
+    store_fixture_add_user(f, "alice");
     gint64 id = add_collector(f, "isp", TRUE, 0);
     g_autoptr(Config) config = test_config(f);
     delivery_settings_init(&s, config, "mail.example.com");
@@ -849,8 +761,7 @@ test_sdk(Fixture *f, gconstpointer data)
     SKIP_IF_NO_BACKEND(f);
     g_test_summary("pr_collector_list, begin, uids, set_uid, end and pr_envelope_set_collected "
                    "through the host's store workers");
-    g_assert_cmpint(store_user_add(f->conn, "alice", "x", NULL, &error), >, 0);
-    g_assert_no_error(error);
+    store_fixture_add_user(f, "alice");
     gint64 id = add_collector(f, "isp", TRUE, 2);
     add_collector(f, "off", FALSE, 1);
     sdk_start(&sdk, f);
@@ -989,52 +900,28 @@ test_notify(Fixture *f, gconstpointer data)
 
 /* ---- main ---- */
 
-static void
-add_collector_test(const char *name, void (*func)(Fixture *, gconstpointer))
-{
-    static const struct {
-        const char *name;
-        Backend backend;
-    } backends[] = { { "sqlite", BACKEND_SQLITE }, { "postgresql", BACKEND_POSTGRES } };
-
-    for (guint i = 0; i < G_N_ELEMENTS(backends); i++) {
-        g_autofree char *path = g_strdup_printf("/collector/%s/%s", backends[i].name, name);
-        g_test_add(path, Fixture, GINT_TO_POINTER(backends[i].backend), fixture_set_up, func,
-                   fixture_tear_down);
-    }
-}
-
 int
 main(int argc, char **argv)
 {
-    g_autoptr(GError) error = NULL;
-    int ret;
+    static const StoreFixtureOptions options = { .suite = "collector",
+                                                 .workers = 2,
+                                                 .migrate = TRUE };
 
     g_test_init(&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-    pg_server = pg_server_start(&error);
-    if (pg_server == NULL) {
-        if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
-            g_printerr("cannot start PostgreSQL: %s\n", error->message);
-            return 1;
-        }
-        pg_skip_reason = g_strdup_printf("PostgreSQL tests skipped: %s", error->message);
-        g_test_message("%s", pg_skip_reason);
-    }
+    if (!store_fixture_init(&options))
+        return 1;
 
-    add_collector_test("list", test_list);
-    add_collector_test("claim", test_claim);
-    add_collector_test("run-requested", test_run_requested);
-    add_collector_test("race", test_race);
-    add_collector_test("uids", test_uids);
-    add_collector_test("uids-many", test_uids_many);
-    add_collector_test("store-deliver", test_store_deliver);
-    add_collector_test("delivery-commit", test_delivery_commit);
-    add_collector_test("sdk", test_sdk);
-    add_collector_test("notify", test_notify);
+    store_fixture_add("list", test_list);
+    store_fixture_add("claim", test_claim);
+    store_fixture_add("run-requested", test_run_requested);
+    store_fixture_add("race", test_race);
+    store_fixture_add("uids", test_uids);
+    store_fixture_add("uids-many", test_uids_many);
+    store_fixture_add("store-deliver", test_store_deliver);
+    store_fixture_add("delivery-commit", test_delivery_commit);
+    store_fixture_add("sdk", test_sdk);
+    store_fixture_add("notify", test_notify);
 
-    ret = g_test_run();
-    pg_server_stop(pg_server);
-    g_free(pg_skip_reason);
-    return ret;
+    return store_fixture_finish(g_test_run());
 }

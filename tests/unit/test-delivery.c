@@ -8,7 +8,7 @@
 #include "store/store-mail.h"
 #include "store/store-ops.h"
 #include "store/store-queries.h"
-#include "../lib/pg-server.h"
+#include "store-fixture.h"
 
 /* The delivery's group commit: store_deliver_batch() gives every message
  * the UIDs, usage and quota alerts it would get alone, and
@@ -16,90 +16,7 @@
  * the message at fault fails. On SQLite and on a private PostgreSQL
  * server. */
 
-typedef enum {
-    BACKEND_SQLITE,
-    BACKEND_POSTGRES,
-} Backend;
-
-static PgServer *pg_server;
-static char *pg_skip_reason;
-static guint db_counter;
-
-typedef struct {
-    char *dir;
-    StoreSettings settings;
-    StoreConn *conn;
-    gboolean skip;
-} Fixture;
-
-static void
-fixture_set_up(Fixture *f, gconstpointer data)
-{
-    Backend backend = GPOINTER_TO_INT(data);
-    g_autoptr(GError) error = NULL;
-
-    f->dir = g_dir_make_tmp("postroom-delivery-XXXXXX", &error);
-    g_assert_no_error(error);
-    f->settings.workers = 1;
-    if (backend == BACKEND_SQLITE) {
-        f->settings.provider = g_strdup("SQLite");
-        f->settings.cnc = g_strdup_printf("DB_DIR=%s;DB_NAME=test", f->dir);
-    } else {
-        g_autofree char *db = NULL;
-        if (pg_server == NULL) {
-            f->skip = TRUE;
-            return;
-        }
-        db = g_strdup_printf("postroom_d%u", ++db_counter);
-        pg_server_create_database(pg_server, db, &error);
-        g_assert_no_error(error);
-        f->settings.provider = g_strdup("PostgreSQL");
-        f->settings.cnc =
-            g_strdup_printf("HOST=127.0.0.1;PORT=%d;DB_NAME=%s", pg_server_get_port(pg_server), db);
-        f->settings.username = g_strdup(pg_server_get_role(pg_server));
-        f->settings.password_file = g_build_filename(f->dir, "dbpassword", NULL);
-        g_file_set_contents(f->settings.password_file, pg_server_get_password(pg_server), -1,
-                            &error);
-        g_assert_no_error(error);
-    }
-    f->conn = store_conn_open(&f->settings, &error);
-    g_assert_no_error(error);
-    g_assert_true(store_migrate(f->conn, &error));
-    g_assert_no_error(error);
-}
-
-static void
-rm_rf(const char *path)
-{
-    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-        rm_rf(child);
-    }
-    g_remove(path);
-}
-
-static void
-fixture_tear_down(Fixture *f, gconstpointer data)
-{
-    g_clear_pointer(&f->conn, store_conn_free);
-    rm_rf(f->dir);
-    g_free(f->dir);
-    g_free(f->settings.provider);
-    g_free(f->settings.cnc);
-    g_free(f->settings.username);
-    g_free(f->settings.password_file);
-}
-
-#define SKIP_IF_NO_BACKEND(f)                                                                      \
-    do {                                                                                           \
-        if ((f)->skip) {                                                                           \
-            g_test_skip(pg_skip_reason);                                                           \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
+typedef StoreFixture Fixture;
 
 /* ---- helpers ---- */
 
@@ -107,8 +24,8 @@ static void
 add_user(Fixture *f, const char *name, gint64 quota)
 {
     g_autoptr(GError) error = NULL;
-    g_assert_cmpint(store_user_add(f->conn, name, "x", NULL, &error), >, 0);
-    g_assert_no_error(error);
+
+    store_fixture_add_user(f, name);
     if (quota > 0) {
         g_assert_true(store_user_set_quota(f->conn, name, quota, &error));
         g_assert_no_error(error);
@@ -499,46 +416,20 @@ test_commit_retry(Fixture *f, gconstpointer data)
     delivery_settings_clear(&s);
 }
 
-static void
-add_test(const char *name, void (*func)(Fixture *, gconstpointer))
-{
-    static const struct {
-        const char *name;
-        Backend backend;
-    } backends[] = { { "sqlite", BACKEND_SQLITE }, { "postgresql", BACKEND_POSTGRES } };
-
-    for (guint i = 0; i < G_N_ELEMENTS(backends); i++) {
-        g_autofree char *path = g_strdup_printf("/delivery/%s/%s", backends[i].name, name);
-        g_test_add(path, Fixture, GINT_TO_POINTER(backends[i].backend), fixture_set_up, func,
-                   fixture_tear_down);
-    }
-}
-
 int
 main(int argc, char **argv)
 {
-    g_autoptr(GError) error = NULL;
-    int ret;
+    static const StoreFixtureOptions options = { .suite = "delivery",
+                                                 .workers = 1,
+                                                 .migrate = TRUE };
 
     g_test_init(&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-    pg_server = pg_server_start(&error);
-    if (pg_server == NULL) {
-        if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
-            pg_skip_reason = g_strdup_printf("PostgreSQL tests skipped: %s", error->message);
-        } else {
-            /* Installed but broken is a failure, not a skip. */
-            g_printerr("cannot start PostgreSQL: %s\n", error->message);
-            return 1;
-        }
-        g_test_message("%s", pg_skip_reason);
-    }
+    if (!store_fixture_init(&options))
+        return 1;
 
     g_test_add_func("/delivery/normalize", test_normalize);
-    add_test("batch", test_batch);
-    add_test("commit-retry", test_commit_retry);
-    ret = g_test_run();
-    g_clear_pointer(&pg_server, pg_server_stop);
-    g_free(pg_skip_reason);
-    return ret;
+    store_fixture_add("batch", test_batch);
+    store_fixture_add("commit-retry", test_commit_retry);
+    return store_fixture_finish(g_test_run());
 }

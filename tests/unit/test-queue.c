@@ -9,101 +9,15 @@
 #include "store/store-ops.h"
 #include "store/store-queries.h"
 #include "store/store-queue.h"
-#include "../lib/pg-server.h"
+#include "store-fixture.h"
 
 /* The outbound queue in the store (store-queue.h), on SQLite and on a
  * private PostgreSQL server. Times are chosen by the tests: the store
  * takes "now" from its callers except for administrator actions. */
 
-typedef enum {
-    BACKEND_SQLITE,
-    BACKEND_POSTGRES,
-} Backend;
-
-static PgServer *pg_server;
-static char *pg_skip_reason;
-static guint db_counter;
-
 #define T0 1000000 /* "now" of most tests */
 
-typedef struct {
-    char *dir;
-    char *spool;
-    StoreSettings settings;
-    StoreConn *conn;
-    gboolean skip;
-} Fixture;
-
-static void
-fixture_set_up(Fixture *f, gconstpointer data)
-{
-    Backend backend = GPOINTER_TO_INT(data);
-    g_autoptr(GError) error = NULL;
-
-    f->dir = g_dir_make_tmp("postroom-queue-XXXXXX", &error);
-    g_assert_no_error(error);
-    f->spool = g_build_filename(f->dir, "spool", NULL);
-    f->settings.workers = 1;
-    if (backend == BACKEND_SQLITE) {
-        f->settings.provider = g_strdup("SQLite");
-        f->settings.cnc = g_strdup_printf("DB_DIR=%s;DB_NAME=test", f->dir);
-    } else {
-        g_autofree char *db = NULL;
-        if (pg_server == NULL) {
-            f->skip = TRUE;
-            return;
-        }
-        db = g_strdup_printf("postroom_q%u", ++db_counter);
-        pg_server_create_database(pg_server, db, &error);
-        g_assert_no_error(error);
-        f->settings.provider = g_strdup("PostgreSQL");
-        f->settings.cnc =
-            g_strdup_printf("HOST=127.0.0.1;PORT=%d;DB_NAME=%s", pg_server_get_port(pg_server), db);
-        f->settings.username = g_strdup(pg_server_get_role(pg_server));
-        f->settings.password_file = g_build_filename(f->dir, "dbpassword", NULL);
-        g_file_set_contents(f->settings.password_file, pg_server_get_password(pg_server), -1,
-                            &error);
-        g_assert_no_error(error);
-    }
-    f->conn = store_conn_open(&f->settings, &error);
-    g_assert_no_error(error);
-    g_assert_true(store_migrate(f->conn, &error));
-    g_assert_no_error(error);
-}
-
-static void
-rm_rf(const char *path)
-{
-    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-        rm_rf(child);
-    }
-    g_remove(path);
-}
-
-static void
-fixture_tear_down(Fixture *f, gconstpointer data)
-{
-    g_clear_pointer(&f->conn, store_conn_free);
-    rm_rf(f->dir);
-    g_free(f->dir);
-    g_free(f->spool);
-    g_free(f->settings.provider);
-    g_free(f->settings.cnc);
-    g_free(f->settings.username);
-    g_free(f->settings.password_file);
-}
-
-#define SKIP_IF_NO_BACKEND(f)                                                                      \
-    do {                                                                                           \
-        if ((f)->skip) {                                                                           \
-            g_test_skip(pg_skip_reason);                                                           \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
+typedef StoreFixture Fixture;
 
 /* ---- helpers ---- */
 
@@ -598,8 +512,7 @@ test_spool_release(Fixture *f, gconstpointer data)
     g_ptr_array_set_size(paths, 0);
 
     /* A mailbox copy outlives the queue entry, and the other way round. */
-    g_assert_cmpint(store_user_add(f->conn, "alice", "x", NULL, &error), >, 0);
-    g_assert_no_error(error);
+    store_fixture_add_user(f, "alice");
     const char *text = "Subject: both\r\n\r\nbody\r\n";
     g_autofree char *p3 = spool_write(f->spool, text, strlen(text), &error);
     g_assert_no_error(error);
@@ -817,54 +730,28 @@ test_purge(Fixture *f, gconstpointer data)
 
 /* ---- main ---- */
 
-static void
-add_queue_test(const char *name, void (*func)(Fixture *, gconstpointer))
-{
-    static const struct {
-        const char *name;
-        Backend backend;
-    } backends[] = { { "sqlite", BACKEND_SQLITE }, { "postgresql", BACKEND_POSTGRES } };
-
-    for (guint i = 0; i < G_N_ELEMENTS(backends); i++) {
-        g_autofree char *path = g_strdup_printf("/queue/%s/%s", backends[i].name, name);
-        g_test_add(path, Fixture, GINT_TO_POINTER(backends[i].backend), fixture_set_up, func,
-                   fixture_tear_down);
-    }
-}
-
 int
 main(int argc, char **argv)
 {
-    g_autoptr(GError) error = NULL;
-    int ret;
+    static const StoreFixtureOptions options = { .suite = "queue", .workers = 1, .migrate = TRUE };
 
     g_test_init(&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-    pg_server = pg_server_start(&error);
-    if (pg_server == NULL) {
-        if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
-            g_printerr("cannot start PostgreSQL: %s\n", error->message);
-            return 1;
-        }
-        pg_skip_reason = g_strdup_printf("PostgreSQL tests skipped: %s", error->message);
-        g_test_message("%s", pg_skip_reason);
-    }
+    if (!store_fixture_init(&options))
+        return 1;
 
-    add_queue_test("claim", test_claim);
-    add_queue_test("lease", test_lease);
-    add_queue_test("priority", test_priority);
-    add_queue_test("held", test_held);
-    add_queue_test("concurrent", test_concurrent);
-    add_queue_test("contention", test_contention);
-    add_queue_test("outcomes", test_outcomes);
-    add_queue_test("spool-release", test_spool_release);
-    add_queue_test("admin", test_admin);
-    add_queue_test("delete-many", test_delete_many);
-    add_queue_test("release-instance", test_release_instance);
-    add_queue_test("purge", test_purge);
+    store_fixture_add("claim", test_claim);
+    store_fixture_add("lease", test_lease);
+    store_fixture_add("priority", test_priority);
+    store_fixture_add("held", test_held);
+    store_fixture_add("concurrent", test_concurrent);
+    store_fixture_add("contention", test_contention);
+    store_fixture_add("outcomes", test_outcomes);
+    store_fixture_add("spool-release", test_spool_release);
+    store_fixture_add("admin", test_admin);
+    store_fixture_add("delete-many", test_delete_many);
+    store_fixture_add("release-instance", test_release_instance);
+    store_fixture_add("purge", test_purge);
 
-    ret = g_test_run();
-    pg_server_stop(pg_server);
-    g_free(pg_skip_reason);
-    return ret;
+    return store_fixture_finish(g_test_run());
 }

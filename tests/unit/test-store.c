@@ -13,102 +13,11 @@
 #include "store/store-queries.h"
 #include "host.h"
 #include "module-loader.h"
-#include "../lib/pg-server.h"
+#include "store-fixture.h"
 
 /* Every store test runs on SQLite and on a private PostgreSQL server. */
 
-typedef enum {
-    BACKEND_SQLITE,
-    BACKEND_POSTGRES,
-} Backend;
-
-static PgServer *pg_server;
-static char *pg_skip_reason;
-static guint db_counter;
-
-typedef struct {
-    char *dir;
-    StoreSettings settings;
-    StoreConn *conn;
-    gboolean skip;
-} Fixture;
-
-static void
-fixture_set_up(Fixture *f, gconstpointer data)
-{
-    Backend backend = GPOINTER_TO_INT(data);
-    g_autoptr(GError) error = NULL;
-
-    f->dir = g_dir_make_tmp("postroom-store-XXXXXX", &error);
-    g_assert_no_error(error);
-    f->settings.workers = 2;
-
-    if (backend == BACKEND_SQLITE) {
-        f->settings.provider = g_strdup("SQLite");
-        f->settings.cnc = g_strdup_printf("DB_DIR=%s;DB_NAME=test", f->dir);
-    } else {
-        g_autofree char *db = NULL;
-
-        if (pg_server == NULL) {
-            f->skip = TRUE;
-            return;
-        }
-        db = g_strdup_printf("postroom_t%u", ++db_counter);
-        pg_server_create_database(pg_server, db, &error);
-        g_assert_no_error(error);
-        f->settings.provider = g_strdup("PostgreSQL");
-        f->settings.cnc =
-            g_strdup_printf("HOST=127.0.0.1;PORT=%d;DB_NAME=%s", pg_server_get_port(pg_server), db);
-        f->settings.username = g_strdup(pg_server_get_role(pg_server));
-        f->settings.password_file = g_build_filename(f->dir, "dbpassword", NULL);
-        /* With the trailing newline an editor leaves. */
-        {
-            g_autofree char *text = g_strconcat(pg_server_get_password(pg_server), "\n", NULL);
-
-            g_file_set_contents(f->settings.password_file, text, -1, &error);
-            g_assert_no_error(error);
-        }
-    }
-    f->conn = store_conn_open(&f->settings, &error);
-    g_assert_no_error(error);
-    g_assert_nonnull(f->conn);
-}
-
-static void
-rm_rf(const char *path)
-{
-    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    if (d != NULL) {
-        while ((name = g_dir_read_name(d)) != NULL) {
-            g_autofree char *child = g_build_filename(path, name, NULL);
-
-            rm_rf(child);
-        }
-    }
-    g_remove(path);
-}
-
-static void
-fixture_tear_down(Fixture *f, gconstpointer data)
-{
-    g_clear_pointer(&f->conn, store_conn_free);
-    rm_rf(f->dir);
-    g_free(f->dir);
-    g_free(f->settings.provider);
-    g_free(f->settings.cnc);
-    g_free(f->settings.username);
-    g_free(f->settings.password_file);
-}
-
-#define SKIP_IF_NO_BACKEND(f)                                                                      \
-    do {                                                                                           \
-        if ((f)->skip) {                                                                           \
-            g_test_skip(pg_skip_reason);                                                           \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
+typedef StoreFixture Fixture;
 
 static void
 migrate(Fixture *f)
@@ -961,29 +870,10 @@ test_spool(void)
         g_assert_cmpuint(spool_cleanup(none, &error), ==, 0);
         g_assert_no_error(error);
     }
-    rm_rf(dir);
+    store_fixture_rm_rf(dir);
 }
 
 /* -------------------------------------------------------------- main */
-
-static void
-add_store_test(const char *name, void (*func)(Fixture *, gconstpointer), gboolean pg_only)
-{
-    static const struct {
-        const char *name;
-        Backend backend;
-    } backends[] = { { "sqlite", BACKEND_SQLITE }, { "postgresql", BACKEND_POSTGRES } };
-
-    for (guint i = 0; i < G_N_ELEMENTS(backends); i++) {
-        g_autofree char *path = NULL;
-
-        if (pg_only && backends[i].backend != BACKEND_POSTGRES)
-            continue;
-        path = g_strdup_printf("/store/%s/%s", backends[i].name, name);
-        g_test_add(path, Fixture, GINT_TO_POINTER(backends[i].backend), fixture_set_up, func,
-                   fixture_tear_down);
-    }
-}
 
 static char *
 spool_file(const char *spool, const char *text, gint64 age_seconds)
@@ -1011,9 +901,8 @@ test_mail(Fixture *f, gconstpointer data)
                    "released only when nothing refers to them; the sweep removes old orphans");
     migrate(f);
     spool = g_build_filename(f->dir, "spool", NULL);
-    g_assert_cmpint(store_user_add(f->conn, "alice", "x", NULL, &error), >, 0);
-    g_assert_cmpint(store_user_add(f->conn, "bob", "x", NULL, &error), >, 0);
-    g_assert_no_error(error);
+    store_fixture_add_user(f, "alice");
+    store_fixture_add_user(f, "bob");
 
     g_autofree char *path = spool_file(spool, "Subject: hi\r\n\r\nbody\r\n", 7200);
     StoreMessage m = { path, 19, 1000, "sender@example.net", "hi", NULL, NULL, NULL };
@@ -1112,41 +1001,28 @@ test_mail(Fixture *f, gconstpointer data)
 int
 main(int argc, char **argv)
 {
-    g_autoptr(GError) error = NULL;
-    int ret;
+    static const StoreFixtureOptions options = { .suite = "store", .workers = 2, .migrate = FALSE };
 
     g_test_init(&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-    pg_server = pg_server_start(&error);
-    if (pg_server == NULL) {
-        if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
-            pg_skip_reason = g_strdup_printf("PostgreSQL tests skipped: %s", error->message);
-        } else {
-            /* Installed but broken is a failure, not a skip. */
-            g_printerr("cannot start PostgreSQL: %s\n", error->message);
-            return 1;
-        }
-        g_test_message("%s", pg_skip_reason);
-    }
+    if (!store_fixture_init(&options))
+        return 1;
 
-    add_store_test("migrate", test_migrate, FALSE);
-    add_store_test("too-new", test_too_new, FALSE);
-    add_store_test("users", test_users, FALSE);
-    add_store_test("domains", test_domains, FALSE);
-    add_store_test("mappings", test_mappings, FALSE);
-    add_store_test("lists", test_lists, FALSE);
-    add_store_test("audit", test_audit, FALSE);
-    add_store_test("lockout", test_lockout, FALSE);
-    add_store_test("module-kv", test_module_kv, FALSE);
-    add_store_test("transaction", test_transaction, FALSE);
-    add_store_test("run-async", test_run_async, FALSE);
-    add_store_test("api", test_api, FALSE);
-    add_store_test("mail", test_mail, FALSE);
-    add_store_test("bad-password", test_pg_bad_password, TRUE);
+    store_fixture_add("migrate", test_migrate);
+    store_fixture_add("too-new", test_too_new);
+    store_fixture_add("users", test_users);
+    store_fixture_add("domains", test_domains);
+    store_fixture_add("mappings", test_mappings);
+    store_fixture_add("lists", test_lists);
+    store_fixture_add("audit", test_audit);
+    store_fixture_add("lockout", test_lockout);
+    store_fixture_add("module-kv", test_module_kv);
+    store_fixture_add("transaction", test_transaction);
+    store_fixture_add("run-async", test_run_async);
+    store_fixture_add("api", test_api);
+    store_fixture_add("mail", test_mail);
+    store_fixture_add_postgresql("bad-password", test_pg_bad_password);
     g_test_add_func("/store/spool", test_spool);
 
-    ret = g_test_run();
-    pg_server_stop(pg_server);
-    g_free(pg_skip_reason);
-    return ret;
+    return store_fixture_finish(g_test_run());
 }

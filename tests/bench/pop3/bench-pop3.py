@@ -13,10 +13,7 @@ import argparse
 import json
 import multiprocessing
 import os
-import pwd
-import grp
 import shutil
-import signal
 import socket
 import sqlite3
 import statistics
@@ -30,7 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "protoco
 sys.path.insert(0, os.path.dirname(HERE))
 
 import postroomtest  # noqa: E402
-from benchlib import Deadline, make_log  # noqa: E402
+from benchlib import (Deadline, DovecotPop3, ensure_dovecot, make_log,  # noqa: E402
+                      tree_cpu_seconds)
 
 log = make_log("bench-pop3")
 
@@ -57,165 +55,6 @@ def make_message(i, size):
         body += (b"." + line[1:]) if n % 17 == 5 else line
         n += 1
     return head + body
-
-
-# ---- Dovecot ----------------------------------------------------------------
-
-def ensure_dovecot(deadline):
-    if shutil.which("dovecot") or os.path.exists("/usr/sbin/dovecot"):
-        return "/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else \
-            shutil.which("dovecot")
-    if os.geteuid() != 0:
-        raise SystemExit("dovecot-pop3d is not installed and installing it needs root")
-    log("installing dovecot-pop3d with apt-get")
-    # Keep the package's system service from starting (Debian's policy-rc.d
-    # mechanism); this benchmark runs its own instance.
-    policy = "/usr/sbin/policy-rc.d"
-    made_policy = False
-    if not os.path.exists(policy):
-        with open(policy, "w") as f:
-            f.write("#!/bin/sh\nexit 101\n")
-        os.chmod(policy, 0o755)
-        made_policy = True
-    try:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        res = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends",
-                              "dovecot-pop3d"], env=env, timeout=min(600, deadline.left()),
-                             capture_output=True, text=True)
-        if res.returncode != 0:
-            raise SystemExit("apt-get install dovecot-pop3d failed:\n%s%s" % (res.stdout,
-                                                                              res.stderr))
-    finally:
-        if made_policy:
-            os.unlink(policy)
-    return "/usr/sbin/dovecot"
-
-
-class Dovecot:
-    def __init__(self, binary, workdir, users, messages, deadline):
-        self.binary = binary
-        self.dir = os.path.join(workdir, "dovecot")
-        self.port = postroomtest.free_port()
-        self.proc = None
-        os.makedirs(self.dir)
-        os.chmod(workdir, 0o755)
-        os.chmod(self.dir, 0o755)
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("nobody")
-            self.uid, self.gid = pw.pw_uid, pw.pw_gid
-        else:
-            self.uid, self.gid = os.getuid(), os.getgid()
-        mail = os.path.join(self.dir, "mail")
-        passwd = os.path.join(self.dir, "passwd")
-        self.passwd = passwd
-        self.set_passwords({u: "{PLAIN}" + PASSWORD for u in users})
-        # Maildir written directly, already in cur/ with the size in the name.
-        stamp = int(time.time()) - 86400
-        for u in users:
-            cur = os.path.join(mail, u, "cur")
-            for sub in ("cur", "new", "tmp"):
-                os.makedirs(os.path.join(mail, u, sub))
-            for i, m in enumerate(messages):
-                name = "%d.M%dP1.bench,S=%d:2," % (stamp + i, i, len(m))
-                with open(os.path.join(cur, name), "wb") as f:
-                    f.write(m)
-        for root, dirs, files in os.walk(self.dir):
-            for d in dirs:
-                os.chown(os.path.join(root, d), self.uid, self.gid)
-            for fn in files:
-                os.chown(os.path.join(root, fn), self.uid, self.gid)
-        self.conf = os.path.join(self.dir, "dovecot.conf")
-        run = os.path.join(self.dir, "run")
-        os.makedirs(run)
-        with open(self.conf, "w") as f:
-            f.write("""
-base_dir = {run}
-state_dir = {state}
-instance_name = bench-pop3-{port}
-log_path = {dir}/dovecot.log
-protocols = pop3
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:{mail}/%u
-first_valid_uid = {uid}
-first_valid_gid = {gid}
-pop3_uidl_format = %08Xu%08Xv
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {passwd}
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={dir}/home/%u
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-}}
-service imap-login {{
-  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-""".format(run=run, state=os.path.join(self.dir, "state"), port=self.port, dir=self.dir,
-           mail=mail, uid=self.uid, gid=self.gid, passwd=passwd))
-        os.makedirs(os.path.join(self.dir, "state"))
-
-    def set_passwords(self, schemes):
-        """@schemes: {user: "{SCHEME}secret"} for the passwd-file."""
-        with open(self.passwd, "w") as f:
-            for u, secret in sorted(schemes.items()):
-                f.write("%s:%s::::::\n" % (u, secret))
-        os.chmod(self.passwd, 0o644)
-
-    def start(self, deadline):
-        self.log = open(os.path.join(self.dir, "stderr"), "wb")
-        self.proc = subprocess.Popen([self.binary, "-F", "-c", self.conf],
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        end = time.monotonic() + min(60, deadline.left())
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit("dovecot exited with %d:\n%s" % (self.proc.returncode,
-                                                                 self.log_text()))
-            try:
-                with socket.create_connection((HOST, self.port), timeout=1) as s:
-                    s.recv(100)
-                return
-            except OSError:
-                if time.monotonic() > end:
-                    raise SystemExit("dovecot did not listen:\n%s" % self.log_text())
-                time.sleep(0.1)
-
-    def log_text(self):
-        out = ""
-        for name in ("stderr", "dovecot.log"):
-            try:
-                with open(os.path.join(self.dir, name), errors="replace") as f:
-                    out += f.read()[-4000:]
-            except OSError:
-                pass
-        return out
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=20)
-        self.proc = None
 
 
 # ---- Postroom ---------------------------------------------------------------
@@ -405,37 +244,6 @@ def run_round_c(load_client, port, users, pipeline, deadline, expect):
     return out["messages"], out["octets"], out["seconds"], out["transfer_seconds"]
 
 
-# ---- server CPU ---------------------------------------------------------------
-
-def tree_cpu_seconds(root):
-    """CPU time (user + system) of process @root and its descendants, with
-    that of the descendants they have reaped: Dovecot serves each session
-    in a process of its own, postroomd in its threads. The difference
-    across a round is the server's CPU for it, whatever else the machine
-    was doing."""
-    stats = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                # The command name may hold spaces: the fields follow its ')'.
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        stats[int(name)] = (int(fields[1]), sum(int(v) for v in fields[11:15]))
-    children = {}
-    for pid, (ppid, _) in stats.items():
-        children.setdefault(ppid, []).append(pid)
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in stats:
-            total += stats[pid][1]
-            todo.extend(children.get(pid, []))
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 # ---- main -------------------------------------------------------------------
 
 def main():
@@ -473,14 +281,17 @@ def main():
 
     users = ["bench%d" % i for i in range(args.clients)]
     messages = [make_message(i, args.size) for i in range(args.messages)]
-    binary = ensure_dovecot(deadline)
+    binary = ensure_dovecot(log, deadline)
     workdir = tempfile.mkdtemp(prefix="postroom-bench-pop3-")
     dovecot = None
     srv = None
     try:
         log("filling %d mailboxes with %d messages of %d bytes" % (len(users), len(messages),
                                                                   args.size))
-        dovecot = Dovecot(binary, workdir, users, messages, deadline)
+        dovecot = DovecotPop3(binary, workdir, {u: "{PLAIN}" + PASSWORD for u in users},
+                              postroomtest.free_port())
+        for u in users:
+            dovecot.fill(u, messages, "P1")
         srv = postroomtest.Server(
             module="pop3", module_dir=module_dir, name="bench-pop3",
             settings={"log": {"level": "warning"},
