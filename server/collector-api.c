@@ -63,23 +63,6 @@ pr_collector_free(PrCollector *collector)
  * means "no result" to the store. */
 static char yes_marker, no_marker;
 
-static GTask *
-collector_task_new(PrHost *host, GCancellable *cancellable, GAsyncReadyCallback callback,
-                   gpointer user_data, gpointer tag)
-{
-    GTask *task = g_task_new(NULL, cancellable, callback, user_data);
-    g_task_set_source_tag(task, tag);
-    /* What was recorded must be reported, cancelled or not. */
-    g_task_set_check_cancellable(task, FALSE);
-    g_task_set_task_data(task, host, NULL);
-    if (host->store == NULL) {
-        g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
-                                _("No store is configured."));
-        g_clear_object(&task);
-    }
-    return task;
-}
-
 /* For jobs returning a pointer with a free function (@free_func). */
 static void
 pointer_job_done(GObject *source, GAsyncResult *res, gpointer user_data, GDestroyNotify free_func)
@@ -158,7 +141,7 @@ pr_collector_list_async(PrHost *host, GCancellable *cancellable, GAsyncReadyCall
 {
     g_return_if_fail(host != NULL);
     GTask *task =
-        collector_task_new(host, cancellable, callback, user_data, pr_collector_list_async);
+        host_store_task_new(host, cancellable, callback, user_data, pr_collector_list_async);
     if (task != NULL)
         store_run_async(host->store, list_job, NULL, NULL, NULL, array_job_done, task);
 }
@@ -217,7 +200,7 @@ pr_collector_begin_async(PrHost *host, gint64 collector_id, guint lease_seconds,
 {
     g_return_if_fail(host != NULL);
     GTask *task =
-        collector_task_new(host, cancellable, callback, user_data, pr_collector_begin_async);
+        host_store_task_new(host, cancellable, callback, user_data, pr_collector_begin_async);
     if (task == NULL)
         return;
     SessionJob *j = session_job_new(host, collector_id);
@@ -247,7 +230,7 @@ pr_collector_end_async(PrHost *host, gint64 collector_id, const char *result_tex
 {
     g_return_if_fail(host != NULL);
     GTask *task =
-        collector_task_new(host, cancellable, callback, user_data, pr_collector_end_async);
+        host_store_task_new(host, cancellable, callback, user_data, pr_collector_end_async);
     if (task == NULL)
         return;
     SessionJob *j = session_job_new(host, collector_id);
@@ -320,7 +303,7 @@ pr_collector_uids_async(PrHost *host, gint64 collector_id, GPtrArray *listed,
 {
     g_return_if_fail(host != NULL && listed != NULL);
     GTask *task =
-        collector_task_new(host, cancellable, callback, user_data, pr_collector_uids_async);
+        host_store_task_new(host, cancellable, callback, user_data, pr_collector_uids_async);
     if (task == NULL)
         return;
     UidsJob *j = g_new0(UidsJob, 1);
@@ -375,7 +358,7 @@ pr_collector_set_uid_async(PrHost *host, gint64 collector_id, const char *uid,
     g_return_if_fail(host != NULL && uid != NULL);
     g_return_if_fail(state <= PR_COLLECTOR_UID_REQUESTED);
     GTask *task =
-        collector_task_new(host, cancellable, callback, user_data, pr_collector_set_uid_async);
+        host_store_task_new(host, cancellable, callback, user_data, pr_collector_set_uid_async);
     if (task == NULL)
         return;
     SetUidJob *j = g_new0(SetUidJob, 1);

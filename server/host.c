@@ -81,6 +81,22 @@ host_get_store(PrHost *host)
     return host->store;
 }
 
+GTask *
+host_store_task_new(PrHost *host, GCancellable *cancellable, GAsyncReadyCallback callback,
+                    gpointer user_data, gpointer tag)
+{
+    GTask *task = g_task_new(NULL, cancellable, callback, user_data);
+    g_task_set_source_tag(task, tag);
+    g_task_set_check_cancellable(task, FALSE);
+    g_task_set_task_data(task, host, NULL);
+    if (host->store == NULL) {
+        g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
+                                _("No store is configured."));
+        g_clear_object(&task);
+    }
+    return task;
+}
+
 const char *
 pr_host_get_hostname(PrHost *host)
 {

@@ -44,5 +44,12 @@ void host_forget_module(PrHost *host, PrModule *module);
 
 Store *host_get_store(PrHost *host);
 
+/* The task behind an SDK call that runs a store job: @host as task data,
+ * @tag as source tag, and not cancellable once started (what the store
+ * recorded must be reported). Returns NULL after failing @callback when no
+ * store is configured. */
+GTask *host_store_task_new(PrHost *host, GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data, gpointer tag);
+
 /* Records a successful login from @ip (POP-before-SMTP). */
 void host_note_login(PrHost *host, const char *ip);

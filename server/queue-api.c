@@ -48,23 +48,6 @@ queue_entry_new(StoreQueueEntry *row)
     return e;
 }
 
-static GTask *
-queue_task_new(PrHost *host, GCancellable *cancellable, GAsyncReadyCallback callback,
-               gpointer user_data, gpointer tag)
-{
-    GTask *task = g_task_new(NULL, cancellable, callback, user_data);
-    g_task_set_source_tag(task, tag);
-    /* An outcome that was recorded must be reported, cancelled or not. */
-    g_task_set_check_cancellable(task, FALSE);
-    g_task_set_task_data(task, host, NULL);
-    if (host->store == NULL) {
-        g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
-                                _("No store is configured."));
-        g_clear_object(&task);
-    }
-    return task;
-}
-
 static void
 job_done(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -117,7 +100,7 @@ pr_queue_claim_async(PrHost *host, guint max, guint lease_seconds, GCancellable 
                      GAsyncReadyCallback callback, gpointer user_data)
 {
     g_return_if_fail(host != NULL && max > 0);
-    GTask *task = queue_task_new(host, cancellable, callback, user_data, pr_queue_claim_async);
+    GTask *task = host_store_task_new(host, cancellable, callback, user_data, pr_queue_claim_async);
     if (task == NULL)
         return;
     ClaimJob *j = g_new0(ClaimJob, 1);
@@ -222,7 +205,7 @@ pr_queue_set_outcome_async(PrHost *host, gint64 entry_id, PrQueueOutcome outcome
     g_return_if_fail(host != NULL);
     g_return_if_fail(outcome <= PR_QUEUE_RELEASE);
     GTask *task =
-        queue_task_new(host, cancellable, callback, user_data, pr_queue_set_outcome_async);
+        host_store_task_new(host, cancellable, callback, user_data, pr_queue_set_outcome_async);
     if (task == NULL)
         return;
     static const StoreQueueOutcome outcomes[] = {

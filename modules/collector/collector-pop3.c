@@ -312,46 +312,44 @@ read_more(CollectorPop3 *p)
                               G_PRIORITY_DEFAULT, p->cancellable, read_done, p);
 }
 
+/* A reply is a status line and, for some commands after +OK, a
+ * multi-line body that follows it in the same buffer. */
 static void
 parse_buffer(CollectorPop3 *p)
 {
-    for (guint guard = 0; guard < 4; guard++) {
-        g_autofree char *error = NULL;
-        CollectorRead r;
+    g_autofree char *error = NULL;
+    CollectorRead r = COLLECTOR_READ_MORE;
 
-        if (!p->in_body) {
-            r = collector_reply_status(p->inbuf, &p->status, &error);
-            if (r == COLLECTOR_READ_DONE && p->body != BODY_NONE &&
-                p->status.kind == COLLECTOR_STATUS_OK) {
-                if (p->body == BODY_LISTING)
-                    collector_multiline_init_listing(&p->ml);
-                else
-                    collector_multiline_init_message(&p->ml, p->body_max, p->body_nul,
-                                                     p->body_nul_char);
-                p->in_body = TRUE;
-                continue;
-            }
-        } else {
-            r = collector_multiline_take(&p->ml, p->inbuf, &error);
-        }
-        switch (r) {
-        case COLLECTOR_READ_MORE:
-            read_more(p);
-            return;
-        case COLLECTOR_READ_MALFORMED:
-            protocol_error(p, error);
-            return;
-        case COLLECTOR_READ_DONE: {
-            ReplyFunc func = p->on_reply;
-            disarm(p);
-            p->in_body = FALSE;
-            p->on_reply = NULL;
-            func(p);
-            return;
-        }
+    if (!p->in_body) {
+        r = collector_reply_status(p->inbuf, &p->status, &error);
+        if (r == COLLECTOR_READ_DONE && p->body != BODY_NONE &&
+            p->status.kind == COLLECTOR_STATUS_OK) {
+            if (p->body == BODY_LISTING)
+                collector_multiline_init_listing(&p->ml);
+            else
+                collector_multiline_init_message(&p->ml, p->body_max, p->body_nul,
+                                                 p->body_nul_char);
+            p->in_body = TRUE;
         }
     }
-    g_assert_not_reached();
+    if (p->in_body)
+        r = collector_multiline_take(&p->ml, p->inbuf, &error);
+    switch (r) {
+    case COLLECTOR_READ_MORE:
+        read_more(p);
+        return;
+    case COLLECTOR_READ_MALFORMED:
+        protocol_error(p, error);
+        return;
+    case COLLECTOR_READ_DONE: {
+        ReplyFunc func = p->on_reply;
+        disarm(p);
+        p->in_body = FALSE;
+        p->on_reply = NULL;
+        func(p);
+        return;
+    }
+    }
 }
 
 static void
@@ -673,7 +671,6 @@ authenticate(CollectorPop3 *p)
                 on_cram_challenge);
         return;
     }
-    g_assert_not_reached();
 }
 
 static gboolean

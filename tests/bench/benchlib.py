@@ -92,12 +92,12 @@ def tree_cpu_seconds(root):
     children = {}
     for pid, (ppid, _) in stats.items():
         children.setdefault(ppid, []).append(pid)
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
+    total, unvisited = 0, [root]
+    while unvisited:
+        pid = unvisited.pop()
         if pid in stats:
             total += stats[pid][1]
-            todo.extend(children.get(pid, []))
+            unvisited.extend(children.get(pid, []))
     return total / os.sysconf("SC_CLK_TCK")
 
 
