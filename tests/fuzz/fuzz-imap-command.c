@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The IMAP module's command syntax (modules/imap4/imap-parse.c), sequence
+ * sets (imap-seqset.c) and mailbox names (imap-utf7.c).
+ *
+ * Input: what a client sends. It is cut into lines at CRLF and gathered
+ * into commands as the session does, literals included, within a 4 KiB
+ * command limit; each whole command is parsed. What is accepted must hold
+ * what the grammar allows, and written back in canonical form
+ * (imap-write.c) it must parse to the same arguments. Every atom and
+ * string is also tried as a sequence set and as a modified UTF-7 name:
+ * whatever decodes must encode back to the same text. */
+#include "postroom-config.h"
+
+#include <string.h>
+
+#include "fuzz.h"
+#include "imap-parse.h"
+#include "imap-seqset.h"
+#include "imap-utf7.h"
+#include "imap-write.h"
+
+#define COMMAND_LIMIT 4096
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    fuzz_make_warnings_fatal();
+    return 0;
+}
+
+static void
+write_args(GString *out, GPtrArray *args)
+{
+    for (guint i = 0; i < args->len; i++) {
+        const ImapArg *a = args->pdata[i];
+
+        if (i > 0)
+            g_string_append_c(out, ' ');
+        switch (a->type) {
+        case IMAP_ARG_ATOM:
+            g_string_append(out, a->str);
+            break;
+        case IMAP_ARG_QUOTED:
+        case IMAP_ARG_LITERAL:
+            /* Literals that could be quoted come back quoted: compare
+             * strings by content, not by form. */
+            imap_append_string(out, a->str, a->len);
+            break;
+        case IMAP_ARG_NIL:
+            g_string_append(out, "NIL");
+            break;
+        case IMAP_ARG_LIST:
+            g_string_append_c(out, '(');
+            write_args(out, a->list);
+            g_string_append_c(out, ')');
+            break;
+        }
+    }
+}
+
+static gboolean
+same_args(GPtrArray *a, GPtrArray *b)
+{
+    if (a->len != b->len)
+        return FALSE;
+    for (guint i = 0; i < a->len; i++) {
+        const ImapArg *x = a->pdata[i], *y = b->pdata[i];
+        gboolean x_string = x->type == IMAP_ARG_QUOTED || x->type == IMAP_ARG_LITERAL;
+        gboolean y_string = y->type == IMAP_ARG_QUOTED || y->type == IMAP_ARG_LITERAL;
+
+        if (x_string != y_string || (!x_string && x->type != y->type))
+            return FALSE;
+        if (x->type == IMAP_ARG_LIST) {
+            if (!same_args(x->list, y->list))
+                return FALSE;
+        } else if (x->str != NULL && (x->len != y->len || memcmp(x->str, y->str, x->len) != 0)) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static void
+try_text(const char *s)
+{
+    g_autoptr(GArray) set = imap_seqset_parse(s);
+
+    if (set != NULL) {
+        FUZZ_CHECK(set->len > 0);
+        g_autoptr(GArray) r = imap_seqset_resolve(set, 1000);
+        for (guint i = 0; i < r->len; i++) {
+            ImapRange *x = &g_array_index(r, ImapRange, i);
+            FUZZ_CHECK(x->first >= 1 && x->first <= x->last);
+            if (i > 0)
+                FUZZ_CHECK(x->first > g_array_index(r, ImapRange, i - 1).last + 1);
+            FUZZ_CHECK(imap_seqset_contains(r, x->first) && imap_seqset_contains(r, x->last));
+        }
+    }
+    g_autofree char *u8 = imap_utf7_to_utf8(s);
+    if (u8 != NULL) {
+        FUZZ_CHECK(g_utf8_validate(u8, -1, NULL));
+        g_autofree char *back = imap_utf8_to_utf7(u8);
+        FUZZ_CHECK(back != NULL && strcmp(back, s) == 0);
+    }
+}
+
+static void
+check_args(GPtrArray *args, guint depth)
+{
+    FUZZ_CHECK(depth <= IMAP_MAX_LIST_DEPTH);
+    for (guint i = 0; i < args->len; i++) {
+        const ImapArg *a = args->pdata[i];
+
+        switch (a->type) {
+        case IMAP_ARG_LIST:
+            FUZZ_CHECK(a->str == NULL && a->list != NULL);
+            check_args(a->list, depth + 1);
+            break;
+        case IMAP_ARG_NIL:
+            FUZZ_CHECK(a->str == NULL);
+            break;
+        case IMAP_ARG_ATOM:
+            FUZZ_CHECK(a->len > 0 && strlen(a->str) == a->len);
+            for (gsize j = 0; j < a->len; j++)
+                FUZZ_CHECK((guchar)a->str[j] >= 0x20 && (guchar)a->str[j] < 0x7f);
+            try_text(a->str);
+            break;
+        case IMAP_ARG_QUOTED:
+        case IMAP_ARG_LITERAL:
+            FUZZ_CHECK(strlen(a->str) == a->len);
+            try_text(a->str);
+            break;
+        }
+    }
+}
+
+static void
+parse_whole(const char *data, gsize len)
+{
+    g_autofree char *tag = NULL, *error = NULL;
+    g_autoptr(ImapCommand) cmd = imap_parse_command(data, len, &tag, &error);
+
+    if (cmd == NULL) {
+        FUZZ_CHECK(error != NULL);
+        return;
+    }
+    FUZZ_CHECK(error == NULL && tag != NULL && strcmp(tag, cmd->tag) == 0);
+    FUZZ_CHECK(*cmd->name != '\0');
+    check_args(cmd->args, 0);
+
+    g_autoptr(GString) again = g_string_new(cmd->tag);
+    g_string_append_printf(again, " %s", cmd->name);
+    if (cmd->args->len > 0) {
+        g_string_append_c(again, ' ');
+        write_args(again, cmd->args);
+    }
+    g_autofree char *tag2 = NULL, *error2 = NULL;
+    g_autoptr(ImapCommand) cmd2 = imap_parse_command(again->str, again->len, &tag2, &error2);
+    FUZZ_CHECK(cmd2 != NULL);
+    FUZZ_CHECK(strcmp(cmd2->name, cmd->name) == 0);
+    FUZZ_CHECK(same_args(cmd->args, cmd2->args));
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ImapCommandBuffer buf;
+    const char *p = (const char *)data, *end = p + size;
+
+    imap_command_buffer_init(&buf, COMMAND_LIMIT);
+    while (p < end) {
+        if (imap_command_buffer_in_literal(&buf)) {
+            p += imap_command_buffer_add_literal(&buf, (const guint8 *)p, (gsize)(end - p));
+            continue;
+        }
+        const char *eol = g_strstr_len(p, end - p, "\r\n");
+        gsize len = eol != NULL ? (gsize)(eol - p) : (gsize)(end - p);
+        guint64 literal = 0;
+        gboolean sync = FALSE;
+        gsize held;
+
+        switch (imap_command_buffer_add_line(&buf, p, len, &literal, &sync)) {
+        case IMAP_GATHER_COMPLETE: {
+            const char *cmd = imap_command_buffer_data(&buf, &held);
+            parse_whole(cmd, held);
+            imap_command_buffer_reset(&buf);
+            break;
+        }
+        case IMAP_GATHER_LITERAL:
+            FUZZ_CHECK(imap_command_buffer_in_literal(&buf));
+            break;
+        case IMAP_GATHER_TOO_LONG:
+        case IMAP_GATHER_BAD_LENGTH:
+            imap_command_buffer_reset(&buf);
+            break;
+        }
+        FUZZ_CHECK(buf.data->len <= COMMAND_LIMIT);
+        p += len + (eol != NULL ? 2 : 0);
+    }
+    imap_command_buffer_clear(&buf);
+    return 0;
+}

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* The IMAP module's pure parsers over tables: command syntax with literals
+ * (imap-parse.c), sequence sets (imap-seqset.c), modified UTF-7 mailbox
+ * names (imap-utf7.c) and string output (imap-write.c). */
+
+#include "postroom-config.h"
+
+#include <string.h>
+
+#include "imap-parse.h"
+#include "imap-seqset.h"
+#include "imap-utf7.h"
+#include "imap-write.h"
+
+/* The arguments in a compact form: atoms bare, strings in '...', literals
+ * as {...}, NIL, lists in parentheses. */
+static void
+describe(GString *out, GPtrArray *args)
+{
+    for (guint i = 0; i < args->len; i++) {
+        const ImapArg *a = args->pdata[i];
+
+        if (i > 0)
+            g_string_append_c(out, ' ');
+        switch (a->type) {
+        case IMAP_ARG_ATOM:
+            g_string_append(out, a->str);
+            break;
+        case IMAP_ARG_QUOTED:
+            g_string_append_printf(out, "'%s'", a->str);
+            break;
+        case IMAP_ARG_LITERAL:
+            g_string_append_printf(out, "{%s}", a->str);
+            break;
+        case IMAP_ARG_NIL:
+            g_string_append(out, "NIL");
+            break;
+        case IMAP_ARG_LIST:
+            g_string_append_c(out, '(');
+            describe(out, a->list);
+            g_string_append_c(out, ')');
+            break;
+        }
+    }
+}
+
+typedef struct {
+    const char *input;
+    const char *tag;  /* NULL: no tag could be read */
+    const char *name; /* NULL: a syntax error */
+    const char *args;
+} ParseCase;
+
+static void
+test_commands(void)
+{
+    static const ParseCase cases[] = {
+        { "a1 NOOP", "a1", "NOOP", "" },
+        { "a1 noop", "a1", "NOOP", "" },
+        { "A.2 LOGIN joe \"se\\\"cr\\\\et\"", "A.2", "LOGIN", "joe 'se\"cr\\et'" },
+        { "3 SELECT INBOX", "3", "SELECT", "INBOX" },
+        { "t FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (FROM TO)]<0.100>)", "t", "FETCH",
+          "1:* (FLAGS BODY.PEEK[HEADER.FIELDS (FROM TO)]<0.100>)" },
+        { "t FETCH 2 BODY[]", "t", "FETCH", "2 BODY[]" },
+        { "t FETCH 2 (BODY[1.2.MIME] BODY[3.TEXT])", "t", "FETCH",
+          "2 (BODY[1.2.MIME] BODY[3.TEXT])" },
+        { "t UID fetch 1:5 FLAGS", "t", "UID FETCH", "1:5 FLAGS" },
+        { "t STORE 1 +FLAGS.SILENT (\\Seen \\Deleted $Junk)", "t", "STORE",
+          "1 +FLAGS.SILENT (\\Seen \\Deleted $Junk)" },
+        { "t APPEND Drafts (\\Draft) {5}\r\nhello", "t", "APPEND", "Drafts (\\Draft) {hello}" },
+        { "t LOGIN {3+}\r\njoe {2}\r\npw", "t", "LOGIN", "{joe} {pw}" },
+        { "t LIST \"\" *", "t", "LIST", "'' *" },
+        { "t LIST \"\" %/Sub%", "t", "LIST", "'' %/Sub%" },
+        { "t SEARCH CHARSET UTF-8 SUBJECT \"gr\xc3\xbc\xc3\x9f\"", "t", "SEARCH",
+          "CHARSET UTF-8 SUBJECT 'gr\xc3\xbc\xc3\x9f'" },
+        { "t SEARCH NOT (OR FROM a TO b) UNSEEN", "t", "SEARCH", "NOT (OR FROM a TO b) UNSEEN" },
+        { "t STATUS x (MESSAGES UIDNEXT)", "t", "STATUS", "x (MESSAGES UIDNEXT)" },
+        { "t ID NIL", "t", "ID", "NIL" },
+        { "t ID nil", "t", "ID", "NIL" },
+        { "t ID ()", "t", "ID", "()" },
+        { "t SETACL x bob \\", "t", NULL, NULL },
+        { "t FLAGS \\*", "t", "FLAGS", "\\*" },
+        /* Errors */
+        { "", NULL, NULL, NULL },
+        { " NOOP", NULL, NULL, NULL },
+        { "+ NOOP", NULL, NULL, NULL },
+        { "a1", NULL, NULL, NULL },
+        { "a1 ", "a1", NULL, NULL },
+        { "a1 NOOP ", "a1", NULL, NULL },
+        { "a1 LOGIN  joe pw", "a1", NULL, NULL },
+        { "a1 LOGIN joe  pw", "a1", NULL, NULL },
+        { "a1 LOGIN \"joe pw", "a1", NULL, NULL },
+        { "a1 LOGIN \"jo\\e\" pw", "a1", NULL, NULL },
+        { "a1 FETCH 1 (FLAGS", "a1", NULL, NULL },
+        { "a1 FETCH 1 FLAGS)", "a1", NULL, NULL },
+        { "a1 FETCH 1 (FLAGS )", "a1", NULL, NULL },
+        { "a1 FETCH 1 ( FLAGS)", "a1", NULL, NULL },
+        { "a1 FETCH 1 BODY[HEADER", "a1", NULL, NULL },
+        { "a1 FETCH 1 BODY[[]]", "a1", NULL, NULL },
+        { "a1 FETCH 1 BODY]", "a1", NULL, NULL },
+        { "a1 LOGIN {5}\r\njoe", "a1", NULL, NULL },
+        { "a1 LOGIN {3}joe", "a1", NULL, NULL },
+        { "a1 LOGIN {}\r\n", "a1", NULL, NULL },
+        { "a1 UID", "a1", NULL, NULL },
+        { "a1 UID ", "a1", NULL, NULL },
+        { "a1 LOGIN j\xc3\xb6 pw", "a1", NULL, NULL },
+        { "a1 (NOOP)", "a1", NULL, NULL },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *tag = NULL, *error = NULL;
+        g_autofree char *shown = g_strescape(cases[i].input, NULL);
+        g_autoptr(ImapCommand) cmd =
+            imap_parse_command(cases[i].input, strlen(cases[i].input), &tag, &error);
+
+        g_test_message("%s", shown);
+        g_assert_cmpstr(tag, ==, cases[i].tag);
+        if (cases[i].name == NULL) {
+            g_assert_null(cmd);
+            g_assert_nonnull(error);
+            continue;
+        }
+        g_assert_nonnull(cmd);
+        g_assert_null(error);
+        g_assert_cmpstr(cmd->name, ==, cases[i].name);
+        g_autoptr(GString) args = g_string_new(NULL);
+        describe(args, cmd->args);
+        g_assert_cmpstr(args->str, ==, cases[i].args);
+    }
+}
+
+static void
+test_nesting_limit(void)
+{
+    g_autoptr(GString) ok = g_string_new("t X ");
+    g_autoptr(GString) deep = g_string_new("t X ");
+    g_autofree char *tag = NULL, *error = NULL;
+
+    for (int i = 0; i < IMAP_MAX_LIST_DEPTH; i++)
+        g_string_append_c(ok, '(');
+    for (int i = 0; i < IMAP_MAX_LIST_DEPTH; i++)
+        g_string_append_c(ok, ')');
+    g_autoptr(ImapCommand) a = imap_parse_command(ok->str, ok->len, &tag, &error);
+    g_assert_nonnull(a);
+    g_clear_pointer(&tag, g_free);
+
+    for (int i = 0; i <= IMAP_MAX_LIST_DEPTH; i++)
+        g_string_append_c(deep, '(');
+    for (int i = 0; i <= IMAP_MAX_LIST_DEPTH; i++)
+        g_string_append_c(deep, ')');
+    g_autoptr(ImapCommand) b = imap_parse_command(deep->str, deep->len, &tag, &error);
+    g_assert_null(b);
+    g_assert_cmpstr(tag, ==, "t");
+    g_assert_nonnull(error);
+}
+
+/* Lines and literals gathered into one command, as the session feeds them. */
+static void
+test_gather(void)
+{
+    ImapCommandBuffer buf;
+    guint64 size = 0;
+    gboolean sync = FALSE;
+    gsize len;
+
+    imap_command_buffer_init(&buf, 100);
+    g_assert_cmpint(imap_command_buffer_add_line(&buf, "a LOGIN {3}", 11, &size, &sync), ==,
+                    IMAP_GATHER_LITERAL);
+    g_assert_cmpuint(size, ==, 3);
+    g_assert_true(sync);
+    g_assert_true(imap_command_buffer_in_literal(&buf));
+    /* The literal arrives in pieces, with more bytes than it needs. */
+    g_assert_cmpuint(imap_command_buffer_add_literal(&buf, (const guint8 *)"jo", 2), ==, 2);
+    g_assert_cmpuint(imap_command_buffer_add_literal(&buf, (const guint8 *)"e pw", 4), ==, 1);
+    g_assert_false(imap_command_buffer_in_literal(&buf));
+    g_assert_cmpint(imap_command_buffer_add_line(&buf, " {2+}", 5, &size, &sync), ==,
+                    IMAP_GATHER_LITERAL);
+    g_assert_false(sync);
+    g_assert_cmpuint(imap_command_buffer_add_literal(&buf, (const guint8 *)"pw", 2), ==, 2);
+    g_assert_cmpint(imap_command_buffer_add_line(&buf, "", 0, &size, &sync), ==,
+                    IMAP_GATHER_COMPLETE);
+    const char *data = imap_command_buffer_data(&buf, &len);
+    g_autofree char *tag = NULL, *error = NULL;
+    g_autoptr(ImapCommand) cmd = imap_parse_command(data, len, &tag, &error);
+    g_assert_nonnull(cmd);
+    g_assert_cmpstr(imap_arg_astring(cmd->args->pdata[0]), ==, "joe");
+    g_assert_cmpstr(imap_arg_astring(cmd->args->pdata[1]), ==, "pw");
+
+    /* Over the limit: in the line itself, or announced by a literal. */
+    imap_command_buffer_reset(&buf);
+    g_assert_cmpint(imap_command_buffer_add_line(&buf, "a APPEND x {99}", 15, &size, &sync), ==,
+                    IMAP_GATHER_TOO_LONG);
+    g_assert_cmpuint(size, ==, 99);
+    imap_command_buffer_reset(&buf);
+    g_autofree char *longline = g_strnfill(120, 'x');
+    g_assert_cmpint(imap_command_buffer_add_line(&buf, longline, 120, &size, &sync), ==,
+                    IMAP_GATHER_TOO_LONG);
+    imap_command_buffer_reset(&buf);
+    g_assert_cmpint(imap_command_buffer_add_line(&buf, "a X {}", 6, &size, &sync), ==,
+                    IMAP_GATHER_BAD_LENGTH);
+    g_assert_cmpint(
+        imap_command_buffer_add_line(&buf, "a X {99999999999999999999}", 26, &size, &sync), ==,
+        IMAP_GATHER_BAD_LENGTH);
+    /* Braces that are not a literal's announcement. */
+    g_assert_cmpint(imap_command_buffer_add_line(&buf, "a X }", 5, &size, &sync), ==,
+                    IMAP_GATHER_COMPLETE);
+    imap_command_buffer_clear(&buf);
+}
+
+static void
+test_arg_helpers(void)
+{
+    const char *line = "t X 42 4294967295 4294967296 -1 \"q\" NIL (a)";
+    g_autofree char *tag = NULL, *error = NULL;
+    g_autoptr(ImapCommand) cmd = imap_parse_command(line, strlen(line), &tag, &error);
+    guint32 n = 0;
+    gboolean nil = FALSE;
+
+    g_assert_nonnull(cmd);
+    g_assert_true(imap_arg_number(cmd->args->pdata[0], &n));
+    g_assert_cmpuint(n, ==, 42);
+    g_assert_true(imap_arg_number(cmd->args->pdata[1], &n));
+    g_assert_cmpuint(n, ==, G_MAXUINT32);
+    g_assert_false(imap_arg_number(cmd->args->pdata[2], &n));
+    g_assert_false(imap_arg_number(cmd->args->pdata[3], &n));
+    g_assert_false(imap_arg_number(cmd->args->pdata[4], &n));
+    g_assert_cmpstr(imap_arg_nstring(cmd->args->pdata[4], &nil), ==, "q");
+    g_assert_false(nil);
+    g_assert_cmpstr(imap_arg_nstring(cmd->args->pdata[5], &nil), ==, "");
+    g_assert_true(nil);
+    g_assert_null(imap_arg_nstring(cmd->args->pdata[0], &nil));
+    g_assert_null(imap_arg_astring(cmd->args->pdata[6]));
+    g_assert_cmpstr(imap_arg_atom(cmd->args->pdata[0]), ==, "42");
+    g_assert_null(imap_arg_atom(cmd->args->pdata[4]));
+}
+
+typedef struct {
+    const char *text;
+    guint32 largest;
+    const char *resolved; /* "a-b,c-d", NULL if invalid */
+} SeqCase;
+
+static void
+test_seqset(void)
+{
+    static const SeqCase cases[] = {
+        { "1", 10, "1-1" },
+        { "1:4,7", 10, "1-4,7-7" },
+        { "4:2", 10, "2-4" },
+        { "*", 10, "10-10" },
+        { "5:*", 3, "3-5" },
+        { "1:*", 0, "" },
+        { "*", 0, "" },
+        { "3,1,2", 10, "1-3" },
+        { "1:3,2:6,8", 10, "1-6,8-8" },
+        { "4294967294", 1, "4294967294-4294967294" },
+        { "4294967295", 1, NULL },
+        { "0", 10, NULL },
+        { "0:3", 10, NULL },
+        { "", 10, NULL },
+        { "1,", 10, NULL },
+        { ",1", 10, NULL },
+        { "1::2", 10, NULL },
+        { "1:", 10, NULL },
+        { "a", 10, NULL },
+        { "01", 10, NULL },
+        { "1 2", 10, NULL },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GArray) set = imap_seqset_parse(cases[i].text);
+
+        g_test_message("%s", cases[i].text);
+        if (cases[i].resolved == NULL) {
+            g_assert_null(set);
+            continue;
+        }
+        g_assert_nonnull(set);
+        g_autoptr(GArray) r = imap_seqset_resolve(set, cases[i].largest);
+        g_autoptr(GString) s = g_string_new(NULL);
+        for (guint j = 0; j < r->len; j++) {
+            ImapRange *x = &g_array_index(r, ImapRange, j);
+            g_string_append_printf(s, "%s%u-%u", j ? "," : "", x->first, x->last);
+        }
+        g_assert_cmpstr(s->str, ==, cases[i].resolved);
+    }
+
+    g_autoptr(GArray) set = imap_seqset_parse("2:4,9,20:*");
+    g_autoptr(GArray) r = imap_seqset_resolve(set, 25);
+    g_assert_false(imap_seqset_contains(r, 1));
+    g_assert_true(imap_seqset_contains(r, 3));
+    g_assert_false(imap_seqset_contains(r, 8));
+    g_assert_true(imap_seqset_contains(r, 9));
+    g_assert_true(imap_seqset_contains(r, 25));
+    g_assert_false(imap_seqset_contains(r, 26));
+}
+
+static void
+test_utf7(void)
+{
+    static const struct {
+        const char *utf7, *utf8;
+    } good[] = {
+        { "INBOX", "INBOX" },
+        { "&-", "&" },
+        { "Tom &- Jerry", "Tom & Jerry" },
+        { "~peter/mail/&U,BTFw-/&ZeVnLIqe-", "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/"
+                                             "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e" },
+        { "Entw&APw-rfe", "Entw\xc3\xbc"
+                          "rfe" },
+        { "&2D3eAA-", "\xf0\x9f\x98\x80" }, /* U+1F600, a surrogate pair */
+        { "", "" },
+    };
+    static const char *const bad[] = {
+        "&",          /* unterminated */
+        "&AGE",       /* unterminated run */
+        "&AGE-&AGI-", /* two runs in a row */
+        "&AEE-",      /* "A" encoded */
+        "&AGE=-",     /* padding */
+        "&AGF-",      /* non-zero padding bits */
+        "&2D0-",      /* a lone high surrogate */
+        "&3gA-",      /* a lone low surrogate */
+        "\xc3\xbc",   /* 8-bit */
+        "a\tb",       /* a control character */
+        "&AAA-",      /* NUL */
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(good); i++) {
+        g_autofree char *u8 = imap_utf7_to_utf8(good[i].utf7);
+        g_autofree char *u7 = imap_utf8_to_utf7(good[i].utf8);
+
+        g_test_message("%s", good[i].utf7);
+        g_assert_cmpstr(u8, ==, good[i].utf8);
+        g_assert_cmpstr(u7, ==, good[i].utf7);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *u8 = imap_utf7_to_utf8(bad[i]);
+        g_test_message("bad %s", bad[i]);
+        g_assert_null(u8);
+    }
+    g_assert_null(imap_utf8_to_utf7("\xff"));
+    g_autofree char *tab = imap_utf8_to_utf7("a\tb");
+    g_autofree char *back = imap_utf7_to_utf8(tab);
+    g_assert_cmpstr(back, ==, "a\tb");
+}
+
+static void
+test_write(void)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    imap_append_astring(out, "INBOX");
+    g_string_append_c(out, ' ');
+    imap_append_astring(out, "nil");
+    g_string_append_c(out, ' ');
+    imap_append_astring(out, "a b\"c\\");
+    g_string_append_c(out, ' ');
+    imap_append_nstring(out, NULL);
+    g_string_append_c(out, ' ');
+    imap_append_string(out, "x\r\ny", 4);
+    g_assert_cmpstr(out->str, ==, "INBOX \"nil\" \"a b\\\"c\\\\\" NIL {4}\r\nx\r\ny");
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/imap4/parse/commands", test_commands);
+    g_test_add_func("/imap4/parse/nesting-limit", test_nesting_limit);
+    g_test_add_func("/imap4/parse/gather", test_gather);
+    g_test_add_func("/imap4/parse/arg-helpers", test_arg_helpers);
+    g_test_add_func("/imap4/seqset", test_seqset);
+    g_test_add_func("/imap4/utf7", test_utf7);
+    g_test_add_func("/imap4/write", test_write);
+    return g_test_run();
+}
