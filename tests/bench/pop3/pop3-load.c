@@ -4,7 +4,9 @@
  *
  * One process per user, all released at once: each connects, logs in with
  * USER/PASS, asks STAT, RETRs every message (several at a time with
- * --pipeline) and QUITs without DELE. Every reply must start with +OK; a
+ * --pipeline) and QUITs without DELE, --passes times in a row (a new
+ * connection each time: a round long enough to measure steadily without
+ * larger mailboxes). Every reply must start with +OK; a
  * message ends at its "." line; the octets between a RETR's status line
  * and that line are counted. The parent prints one JSON line with the
  * totals and the wall-clock time from the release to the last report, and
@@ -44,6 +46,7 @@ typedef struct {
     int pipeline;
     int timeout;
     long expect; /* messages per mailbox, -1 for any number */
+    int passes;  /* whole-mailbox downloads per client, one session each */
 } Options;
 
 typedef struct {
@@ -313,8 +316,18 @@ client_main(const Options *o, const char *user, int start_fd, int report_fd)
     c.buf = malloc(c.cap);
     if (c.buf == NULL)
         fail(&res, "out of memory");
-    else if ((c.fd = connect_to(o, &res)) >= 0)
-        rc = download(&c, o, user, &res);
+    for (int pass = 0; c.buf != NULL && pass < o->passes; pass++) {
+        double logged_in = res.logged_in;
+
+        c.start = c.end = 0;
+        if ((c.fd = connect_to(o, &res)) < 0 || (rc = download(&c, o, user, &res)) != 0)
+            break;
+        close(c.fd);
+        c.fd = -1;
+        /* The first login of the first pass starts the transfer time. */
+        if (pass > 0)
+            res.logged_in = logged_in;
+    }
     if (rc == 0)
         snprintf(report, sizeof report, "ok %ld %lld %d %.6f %.6f\n", res.messages, res.octets,
                  res.retries, res.logged_in, res.done);
@@ -348,8 +361,9 @@ static void
 usage(FILE *out)
 {
     fprintf(out, "Usage: pop3-load --port PORT --password PASSWORD [--host ADDRESS] "
-                 "[--pipeline N] [--timeout SECONDS] [--expect N] USER...\n"
-                 "Downloads every listed user's mailbox in parallel (one process each) and "
+                 "[--pipeline N] [--passes N] [--timeout SECONDS] [--expect N] USER...\n"
+                 "Downloads every listed user's mailbox in parallel (one process each, "
+                 "--passes times in a row) and "
                  "prints one JSON line:\n"
                  "{\"ok\": true|false, \"clients\": N, \"messages\": N, \"octets\": N, "
                  "\"retries\": N, \"seconds\": S, \"transfer_seconds\": S, "
@@ -359,12 +373,17 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
-    Options o = { .host = "127.0.0.1", .pipeline = 1, .timeout = 300, .expect = -1 };
+    Options o = { .host = "127.0.0.1", .pipeline = 1, .timeout = 300, .expect = -1, .passes = 1 };
     static const struct option longopts[] = {
-        { "host", required_argument, NULL, 'H' },     { "port", required_argument, NULL, 'p' },
-        { "password", required_argument, NULL, 'P' }, { "pipeline", required_argument, NULL, 'n' },
-        { "timeout", required_argument, NULL, 't' },  { "expect", required_argument, NULL, 'e' },
-        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+        { "host", required_argument, NULL, 'H' },
+        { "port", required_argument, NULL, 'p' },
+        { "password", required_argument, NULL, 'P' },
+        { "pipeline", required_argument, NULL, 'n' },
+        { "timeout", required_argument, NULL, 't' },
+        { "expect", required_argument, NULL, 'e' },
+        { "passes", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     int opt;
 
@@ -388,6 +407,9 @@ main(int argc, char **argv)
         case 'e':
             o.expect = atol(optarg);
             break;
+        case 'r':
+            o.passes = atoi(optarg);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -398,7 +420,8 @@ main(int argc, char **argv)
     }
     int n_clients = argc - optind;
     if (o.port <= 0 || o.port > 65535 || o.password == NULL || o.pipeline < 1 ||
-        o.pipeline > 10000 || o.timeout < 1 || n_clients < 1 || n_clients > MAX_CLIENTS) {
+        o.pipeline > 10000 || o.timeout < 1 || o.passes < 1 || o.passes > 1000 || n_clients < 1 ||
+        n_clients > MAX_CLIENTS) {
         usage(stderr);
         return 2;
     }
