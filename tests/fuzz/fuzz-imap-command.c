@@ -8,12 +8,14 @@
  * what the grammar allows, and written back in canonical form
  * (imap-write.c) it must parse to the same arguments. Every atom and
  * string is also tried as a sequence set and as a modified UTF-7 name:
- * whatever decodes must encode back to the same text. */
+ * whatever decodes must encode back to the same text. Every top-level
+ * argument is also read as FETCH items. */
 #include "postroom-config.h"
 
 #include <string.h>
 
 #include "fuzz.h"
+#include "imap-fetch-parse.h"
 #include "imap-parse.h"
 #include "imap-seqset.h"
 #include "imap-utf7.h"
@@ -135,6 +137,33 @@ check_args(GPtrArray *args, guint depth)
 }
 
 static void
+try_fetch(const ImapArg *arg)
+{
+    ImapFetchSpec spec;
+    g_autofree char *error = NULL;
+
+    if (!imap_fetch_parse(arg, &spec, &error)) {
+        FUZZ_CHECK(error != NULL && spec.bodies == NULL);
+        return;
+    }
+    FUZZ_CHECK(error == NULL && (spec.items != 0 || spec.bodies->len > 0));
+    for (guint i = 0; i < spec.bodies->len; i++) {
+        const ImapFetchBody *b = spec.bodies->pdata[i];
+        gboolean with_fields =
+            b->kind == IMAP_SECTION_HEADER_FIELDS || b->kind == IMAP_SECTION_HEADER_FIELDS_NOT;
+
+        FUZZ_CHECK(b->reply_name != NULL && b->part_depth <= IMAP_MAX_PART_DEPTH);
+        FUZZ_CHECK(with_fields == (b->fields != NULL && b->fields[0] != NULL));
+        FUZZ_CHECK(b->kind != IMAP_SECTION_MIME || b->part_depth > 0);
+        FUZZ_CHECK(!b->partial || b->length > 0);
+        for (guint j = 0; j < b->part_depth; j++)
+            FUZZ_CHECK(b->part[j] > 0);
+    }
+    imap_fetch_sets_seen(&spec);
+    imap_fetch_spec_clear(&spec);
+}
+
+static void
 parse_whole(const char *data, gsize len)
 {
     g_autofree char *tag = NULL, *error = NULL;
@@ -147,6 +176,8 @@ parse_whole(const char *data, gsize len)
     FUZZ_CHECK(error == NULL && tag != NULL && strcmp(tag, cmd->tag) == 0);
     FUZZ_CHECK(*cmd->name != '\0');
     check_args(cmd->args, 0);
+    for (guint i = 0; i < cmd->args->len; i++)
+        try_fetch(cmd->args->pdata[i]);
 
     g_autoptr(GString) again = g_string_new(cmd->tag);
     g_string_append_printf(again, " %s", cmd->name);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /* The IMAP module's pure parsers over tables: command syntax with literals
- * (imap-parse.c), sequence sets (imap-seqset.c), modified UTF-7 mailbox
- * names (imap-utf7.c) and string output (imap-write.c). */
+ * (imap-parse.c), FETCH items (imap-fetch-parse.c), sequence sets
+ * (imap-seqset.c), modified UTF-7 mailbox names (imap-utf7.c) and string
+ * output (imap-write.c). */
 
 #include "postroom-config.h"
 
 #include <string.h>
 
+#include "imap-fetch-parse.h"
 #include "imap-parse.h"
 #include "imap-seqset.h"
 #include "imap-utf7.h"
@@ -236,6 +238,107 @@ test_arg_helpers(void)
 }
 
 typedef struct {
+    const char *items;  /* the FETCH command's last argument */
+    guint32 flags;      /* ImapFetchItems */
+    const char *bodies; /* reply names and what they read, or NULL if invalid */
+    gboolean seen;
+} FetchCase;
+
+static void
+describe_body(GString *out, const ImapFetchBody *b)
+{
+    static const char *const kinds[] = { "all", "header", "fields", "fields-not", "text", "mime" };
+
+    g_string_append_printf(out, "%s%s=%s", out->len ? " " : "", b->reply_name, kinds[b->kind]);
+    for (guint i = 0; i < b->part_depth; i++)
+        g_string_append_printf(out, "%c%u", i ? '.' : ':', b->part[i]);
+    for (char **f = b->fields; f != NULL && *f != NULL; f++)
+        g_string_append_printf(out, "%c%s", f == b->fields ? '(' : ',', *f);
+    if (b->fields != NULL)
+        g_string_append_c(out, ')');
+    if (b->partial)
+        g_string_append_printf(out, "<%u+%u>", b->offset, b->length);
+    if (b->peek)
+        g_string_append(out, "/peek");
+}
+
+static void
+test_fetch_items(void)
+{
+    static const FetchCase cases[] = {
+        { "FLAGS", IMAP_FETCH_FLAGS, "", FALSE },
+        { "ALL",
+          IMAP_FETCH_FLAGS | IMAP_FETCH_INTERNALDATE | IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_ENVELOPE,
+          "", FALSE },
+        { "fast", IMAP_FETCH_FLAGS | IMAP_FETCH_INTERNALDATE | IMAP_FETCH_RFC822_SIZE, "", FALSE },
+        { "FULL",
+          IMAP_FETCH_FLAGS | IMAP_FETCH_INTERNALDATE | IMAP_FETCH_RFC822_SIZE |
+              IMAP_FETCH_ENVELOPE | IMAP_FETCH_BODY,
+          "", FALSE },
+        { "(UID RFC822.SIZE BODYSTRUCTURE MODSEQ)",
+          IMAP_FETCH_UID | IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_MODSEQ,
+          "", FALSE },
+        { "BODY[]", 0, "BODY[]=all", TRUE },
+        { "BODY.PEEK[]<0.100>", 0, "BODY[]<0>=all<0+100>/peek", FALSE },
+        { "(UID BODY.PEEK[header.fields (From to \"X-Spam\")])", IMAP_FETCH_UID,
+          "BODY[HEADER.FIELDS (FROM TO \"X-SPAM\")]=fields(FROM,TO,X-SPAM)/peek", FALSE },
+        { "BODY[1.2.3.HEADER.FIELDS.NOT (Received)]", 0,
+          "BODY[1.2.3.HEADER.FIELDS.NOT (RECEIVED)]=fields-not:1.2.3(RECEIVED)", TRUE },
+        { "(BODY[2.MIME] BODY.PEEK[2.TEXT]<10.5>)", 0,
+          "BODY[2.MIME]=mime:2 BODY[2.TEXT]<10>=text:2<10+5>/peek", TRUE },
+        { "BODY[2]", 0, "BODY[2]=all:2", TRUE },
+        { "(RFC822.HEADER RFC822.TEXT)", 0, "RFC822.HEADER=header/peek RFC822.TEXT=text", TRUE },
+        { "RFC822", 0, "RFC822=all", TRUE },
+        /* Invalid */
+        { "(ALL)", 0, NULL, FALSE },
+        { "()", 0, NULL, FALSE },
+        { "BOGUS", 0, NULL, FALSE },
+        { "BODY[MIME]", 0, NULL, FALSE },
+        { "BODY[0]", 0, NULL, FALSE },
+        { "BODY[1.]", 0, NULL, FALSE },
+        { "BODY[1..2]", 0, NULL, FALSE },
+        { "BODY[HEADER.FIELDS]", 0, NULL, FALSE },
+        { "BODY[HEADER.FIELDS ()]", 0, NULL, FALSE },
+        { "BODY[HEADER.FIELDS (A B]", 0, NULL, FALSE },
+        { "BODY[HEADER.FIELDS (A:B)]", 0, NULL, FALSE },
+        { "BODY[HEADER.FIELDS (A) ]", 0, NULL, FALSE },
+        { "BODY[TEXT.X]", 0, NULL, FALSE },
+        { "BODY[]<0>", 0, NULL, FALSE },
+        { "BODY[]<0.0>", 0, NULL, FALSE },
+        { "BODY[]<1.2>x", 0, NULL, FALSE },
+        { "BODY[]<4294967296.1>", 0, NULL, FALSE },
+        { "BODY[4294967296]", 0, NULL, FALSE },
+        { "(FLAGS \"X\")", 0, NULL, FALSE },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *line = g_strdup_printf("t FETCH 1 %s", cases[i].items);
+        g_autofree char *tag = NULL, *error = NULL, *why = NULL;
+        g_autoptr(ImapCommand) cmd = imap_parse_command(line, strlen(line), &tag, &error);
+        ImapFetchSpec spec;
+
+        g_test_message("%s", cases[i].items);
+        g_assert_nonnull(cmd);
+        g_assert_cmpuint(cmd->args->len, ==, 2);
+        gboolean ok = imap_fetch_parse(cmd->args->pdata[1], &spec, &why);
+        if (cases[i].bodies == NULL) {
+            g_assert_false(ok);
+            g_assert_nonnull(why);
+            g_assert_null(spec.bodies);
+            continue;
+        }
+        g_assert_true(ok);
+        g_assert_cmphex(spec.items, ==, cases[i].flags);
+        g_autoptr(GString) got = g_string_new(NULL);
+        for (guint j = 0; j < spec.bodies->len; j++)
+            describe_body(got, spec.bodies->pdata[j]);
+        g_assert_cmpstr(got->str, ==, cases[i].bodies);
+        g_assert_cmpint(imap_fetch_sets_seen(&spec), ==, cases[i].seen);
+        imap_fetch_spec_clear(&spec);
+    }
+}
+
+typedef struct {
     const char *text;
     guint32 largest;
     const char *resolved; /* "a-b,c-d", NULL if invalid */
@@ -370,6 +473,7 @@ main(int argc, char **argv)
     g_test_add_func("/imap4/parse/nesting-limit", test_nesting_limit);
     g_test_add_func("/imap4/parse/gather", test_gather);
     g_test_add_func("/imap4/parse/arg-helpers", test_arg_helpers);
+    g_test_add_func("/imap4/fetch-items", test_fetch_items);
     g_test_add_func("/imap4/seqset", test_seqset);
     g_test_add_func("/imap4/utf7", test_utf7);
     g_test_add_func("/imap4/write", test_write);
