@@ -9,7 +9,8 @@
  * (imap-write.c) it must parse to the same arguments. Every atom and
  * string is also tried as a sequence set and as a modified UTF-7 name:
  * whatever decodes must encode back to the same text. Every top-level
- * argument is also read as FETCH items. */
+ * argument is also read as FETCH items, and the arguments as SEARCH
+ * criteria. */
 #include "postroom-config.h"
 
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "fuzz.h"
 #include "imap-fetch-parse.h"
 #include "imap-parse.h"
+#include "imap-search-parse.h"
 #include "imap-seqset.h"
 #include "imap-utf7.h"
 #include "imap-write.h"
@@ -164,6 +166,58 @@ try_fetch(const ImapArg *arg)
 }
 
 static void
+check_key(const ImapSearchKey *k, guint depth)
+{
+    FUZZ_CHECK(depth <= 2 * IMAP_MAX_ARGS);
+    switch (k->kind) {
+    case IMAP_SEARCH_AND:
+        FUZZ_CHECK(k->children->len > 0);
+        break;
+    case IMAP_SEARCH_OR:
+        FUZZ_CHECK(k->children->len == 2);
+        break;
+    case IMAP_SEARCH_NOT:
+        FUZZ_CHECK(k->children->len == 1);
+        break;
+    case IMAP_SEARCH_HEADER:
+        FUZZ_CHECK(k->field != NULL && k->text != NULL);
+        break;
+    case IMAP_SEARCH_BEFORE:
+    case IMAP_SEARCH_ON:
+    case IMAP_SEARCH_SINCE:
+    case IMAP_SEARCH_SENTBEFORE:
+    case IMAP_SEARCH_SENTON:
+    case IMAP_SEARCH_SENTSINCE:
+        FUZZ_CHECK(g_date_valid(&k->date));
+        break;
+    case IMAP_SEARCH_SEQSET:
+    case IMAP_SEARCH_UIDSET:
+        FUZZ_CHECK(k->saved_set || (k->set != NULL && k->set->len > 0));
+        break;
+    default:
+        break;
+    }
+    for (guint i = 0; k->children != NULL && i < k->children->len; i++)
+        check_key(k->children->pdata[i], depth + 1);
+}
+
+static void
+try_search(GPtrArray *args)
+{
+    ImapSearch search;
+    gboolean bad_charset = FALSE;
+    g_autofree char *error = NULL;
+
+    if (!imap_search_parse(args, &search, &bad_charset, &error)) {
+        FUZZ_CHECK(error != NULL && search.root == NULL);
+        return;
+    }
+    FUZZ_CHECK(error == NULL && search.root->kind == IMAP_SEARCH_AND && !bad_charset);
+    check_key(search.root, 0);
+    imap_search_clear(&search);
+}
+
+static void
 parse_whole(const char *data, gsize len)
 {
     g_autofree char *tag = NULL, *error = NULL;
@@ -178,6 +232,7 @@ parse_whole(const char *data, gsize len)
     check_args(cmd->args, 0);
     for (guint i = 0; i < cmd->args->len; i++)
         try_fetch(cmd->args->pdata[i]);
+    try_search(cmd->args);
 
     g_autoptr(GString) again = g_string_new(cmd->tag);
     g_string_append_printf(again, " %s", cmd->name);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /* The IMAP module's pure parsers over tables: command syntax with literals
- * (imap-parse.c), FETCH items (imap-fetch-parse.c), sequence sets
+ * (imap-parse.c), FETCH items (imap-fetch-parse.c), SEARCH criteria
+ * (imap-search-parse.c), sequence sets
  * (imap-seqset.c), modified UTF-7 mailbox names (imap-utf7.c) and string
  * output (imap-write.c). */
 
@@ -11,6 +12,7 @@
 
 #include "imap-fetch-parse.h"
 #include "imap-parse.h"
+#include "imap-search-parse.h"
 #include "imap-seqset.h"
 #include "imap-utf7.h"
 #include "imap-write.h"
@@ -338,6 +340,163 @@ test_fetch_items(void)
     }
 }
 
+/* The tree in prefix form: and(...), or(a,b), not(a), flag:16, header:FROM=x. */
+static void
+describe_key(GString *out, const ImapSearchKey *k)
+{
+    static const char *const names[] = {
+        "all",       "and",    "or",      "not",    "flag", "keyword", "new",        "old",
+        "header",    "body",   "text",    "before", "on",   "since",   "sentbefore", "senton",
+        "sentsince", "larger", "smaller", "seq",    "uid",  "modseq",
+    };
+
+    g_string_append(out, names[k->kind]);
+    switch (k->kind) {
+    case IMAP_SEARCH_AND:
+    case IMAP_SEARCH_OR:
+    case IMAP_SEARCH_NOT:
+        g_string_append_c(out, '(');
+        for (guint i = 0; i < k->children->len; i++) {
+            if (i > 0)
+                g_string_append_c(out, ',');
+            describe_key(out, k->children->pdata[i]);
+        }
+        g_string_append_c(out, ')');
+        break;
+    case IMAP_SEARCH_FLAG:
+        g_string_append_printf(out, ":%u", k->flag);
+        break;
+    case IMAP_SEARCH_HEADER:
+        g_string_append_printf(out, ":%s=%s", k->field, k->text);
+        break;
+    case IMAP_SEARCH_KEYWORD:
+    case IMAP_SEARCH_BODY:
+    case IMAP_SEARCH_TEXT:
+        g_string_append_printf(out, "=%s", k->text);
+        break;
+    case IMAP_SEARCH_BEFORE:
+    case IMAP_SEARCH_ON:
+    case IMAP_SEARCH_SINCE:
+    case IMAP_SEARCH_SENTBEFORE:
+    case IMAP_SEARCH_SENTON:
+    case IMAP_SEARCH_SENTSINCE:
+        g_string_append_printf(out, ":%04u-%02u-%02u", g_date_get_year(&k->date),
+                               g_date_get_month(&k->date), g_date_get_day(&k->date));
+        break;
+    case IMAP_SEARCH_LARGER:
+    case IMAP_SEARCH_SMALLER:
+    case IMAP_SEARCH_MODSEQ:
+        g_string_append_printf(out, ":%" G_GUINT64_FORMAT, k->number);
+        break;
+    case IMAP_SEARCH_SEQSET:
+    case IMAP_SEARCH_UIDSET:
+        if (k->saved_set)
+            g_string_append(out, ":$");
+        else
+            g_string_append_printf(out, ":%u", k->set->len);
+        break;
+    case IMAP_SEARCH_ALL:
+    case IMAP_SEARCH_NEW:
+    case IMAP_SEARCH_OLD:
+        break;
+    }
+}
+
+typedef struct {
+    const char *criteria;
+    const char *tree; /* NULL: invalid */
+    gboolean bad_charset;
+} SearchCase;
+
+static void
+test_search(void)
+{
+    static const SearchCase cases[] = {
+        { "ALL", "and(all)", FALSE },
+        { "unseen FLAGGED", "and(not(flag:16),flag:8)", FALSE },
+        { "FROM alice SUBJECT \"hello world\"", "and(header:FROM=alice,header:SUBJECT=hello world)",
+          FALSE },
+        { "CHARSET UTF-8 BODY \"gr\xc3\xbc\xc3\x9f\"", "and(body=gr\xc3\xbc\xc3\x9f)", FALSE },
+        { "CHARSET us-ascii TEXT x", "and(text=x)", FALSE },
+        { "HEADER X-Spam-Flag YES", "and(header:X-SPAM-FLAG=YES)", FALSE },
+        { "HEADER Received \"\"", "and(header:RECEIVED=)", FALSE },
+        { "OR (SEEN DELETED) NOT KEYWORD $Junk", "and(or(and(flag:16,flag:2),not(keyword=$Junk)))",
+          FALSE },
+        { "UNKEYWORD $Forwarded", "and(not(keyword=$Forwarded))", FALSE },
+        { "SINCE 1-Feb-1994 BEFORE \"31-dec-2025\"", "and(since:1994-02-01,before:2025-12-31)",
+          FALSE },
+        { "SENTON 29-Feb-2024", "and(senton:2024-02-29)", FALSE },
+        { "LARGER 1000 SMALLER 4294967295", "and(larger:1000,smaller:4294967295)", FALSE },
+        { "1:5,7 UID 10:*", "and(seq:2,uid:1)", FALSE },
+        { "UID $", "and(uid:$)", FALSE },
+        { "MODSEQ 620162338", "and(modseq:620162338)", FALSE },
+        { "MODSEQ \"/flags/\\\\draft\" all 620162338", "and(modseq:620162338)", FALSE },
+        { "RETURN (MIN COUNT) UNSEEN", "and(not(flag:16))", FALSE },
+        { "RETURN () ALL", "and(all)", FALSE },
+        { "NEW OLD RECENT", "and(new,old,flag:32)", FALSE },
+        /* Invalid */
+        { "CHARSET ISO-8859-1 TEXT x", NULL, TRUE },
+        { "", NULL, FALSE },
+        { "CHARSET UTF-8", NULL, FALSE },
+        { "BOGUS", NULL, FALSE },
+        { "FROM", NULL, FALSE },
+        { "HEADER From", NULL, FALSE },
+        { "HEADER \"Fr om\" x", NULL, FALSE },
+        { "SINCE 30-Feb-2024", NULL, FALSE },
+        { "SINCE 1-Foo-2024", NULL, FALSE },
+        { "SINCE 1-Feb-24", NULL, FALSE },
+        { "LARGER -1", NULL, FALSE },
+        { "LARGER 4294967296", NULL, FALSE },
+        { "OR SEEN", NULL, FALSE },
+        { "NOT", NULL, FALSE },
+        { "()", NULL, FALSE },
+        { "KEYWORD \\Seen", NULL, FALSE },
+        { "UID 0", NULL, FALSE },
+        { "0", NULL, FALSE },
+        { "RETURN (BOGUS) ALL", NULL, FALSE },
+        { "RETURN ALL", NULL, FALSE },
+        { "MODSEQ \"/flags/x\" bogus 5", NULL, FALSE },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *line = g_strdup_printf("t SEARCH %s", cases[i].criteria);
+        g_autofree char *tag = NULL, *error = NULL, *why = NULL;
+        g_autoptr(ImapCommand) cmd = imap_parse_command(line, strlen(line), &tag, &error);
+        ImapSearch search;
+        gboolean bad_charset = FALSE;
+
+        g_test_message("%s", cases[i].criteria);
+        if (cmd == NULL) {
+            g_assert_null(cases[i].tree); /* "t SEARCH " itself is a syntax error */
+            continue;
+        }
+        gboolean ok = imap_search_parse(cmd->args, &search, &bad_charset, &why);
+        g_assert_cmpint(bad_charset, ==, cases[i].bad_charset);
+        if (cases[i].tree == NULL) {
+            g_assert_false(ok);
+            g_assert_nonnull(why);
+            g_assert_null(search.root);
+            continue;
+        }
+        g_assert_true(ok);
+        g_autoptr(GString) got = g_string_new(NULL);
+        describe_key(got, search.root);
+        g_assert_cmpstr(got->str, ==, cases[i].tree);
+        imap_search_clear(&search);
+    }
+
+    /* NOT NOT ... ALL beyond the depth bound is refused, not recursed into. */
+    g_autoptr(GString) deep = g_string_new("t SEARCH");
+    for (int i = 0; i < 1000; i++)
+        g_string_append(deep, " NOT");
+    g_string_append(deep, " ALL");
+    g_autofree char *tag = NULL, *error = NULL, *why = NULL;
+    g_autoptr(ImapCommand) cmd = imap_parse_command(deep->str, deep->len, &tag, &error);
+    ImapSearch search;
+    gboolean bad_charset;
+    g_assert_false(imap_search_parse(cmd->args, &search, &bad_charset, &why));
+}
+
 typedef struct {
     const char *text;
     guint32 largest;
@@ -474,6 +633,7 @@ main(int argc, char **argv)
     g_test_add_func("/imap4/parse/gather", test_gather);
     g_test_add_func("/imap4/parse/arg-helpers", test_arg_helpers);
     g_test_add_func("/imap4/fetch-items", test_fetch_items);
+    g_test_add_func("/imap4/search", test_search);
     g_test_add_func("/imap4/seqset", test_seqset);
     g_test_add_func("/imap4/utf7", test_utf7);
     g_test_add_func("/imap4/write", test_write);
