@@ -316,6 +316,21 @@ value_fits(const PrSettingSpec *spec, const char *value, char **expected)
     return FALSE;
 }
 
+/* The escapes GKeyFile reads in a string value: \s \n \t \r \\, and
+ * \; \, kept for lists. */
+static gboolean
+escapes_valid(const char *raw)
+{
+    for (const char *p = raw; p != NULL && *p != '\0'; p++) {
+        if (*p != '\\')
+            continue;
+        p++;
+        if (*p == '\0' || strchr("sntr\\;,", *p) == NULL)
+            return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean
 config_file_validate(Config *config, ConfigFile *file, GError **error)
 {
@@ -347,8 +362,16 @@ config_file_validate(Config *config, ConfigFile *file, GError **error)
                 return FALSE;
             }
             g_autoptr(GError) local = NULL;
-            g_autofree char *value = g_key_file_get_string(file->keyfile, group, keys[k], &local);
+            g_autofree char *raw = g_key_file_get_value(file->keyfile, group, keys[k], NULL);
+            g_autofree char *value = NULL;
             g_autofree char *expected = NULL;
+            /* GLib 2.74 sets its error twice (a warning) for a bad escape
+             * followed by a backslash at the end: refuse those first. */
+            if (!escapes_valid(raw))
+                g_set_error_literal(&local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                    _("invalid escape sequence (use \\ for a backslash)"));
+            else
+                value = g_key_file_get_string(file->keyfile, group, keys[k], &local);
             if (value == NULL) {
                 g_set_error(error, PR_CONFIG_ERROR, PR_CONFIG_ERROR_INVALID,
                             _("%s:%d: invalid value for key “%s” in group [%s] (setting of "
