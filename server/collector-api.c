@@ -59,58 +59,16 @@ pr_collector_free(PrCollector *collector)
 
 /* ---- tasks ---- */
 
-/* Job results that are no pointers: a job returning NULL without an error
- * means "no result" to the store. */
-static char yes_marker, no_marker;
-
-/* For jobs returning a pointer with a free function (@free_func). */
-static void
-pointer_job_done(GObject *source, GAsyncResult *res, gpointer user_data, GDestroyNotify free_func)
-{
-    GTask *task = user_data;
-    PrHost *host = g_task_get_task_data(task);
-    GError *error = NULL;
-    gpointer result = store_run_finish(host->store, res, &error);
-    if (error != NULL)
-        g_task_return_error(task, error);
-    else
-        g_task_return_pointer(task, result, free_func);
-    g_object_unref(task);
-}
-
 static void
 array_job_done(GObject *source, GAsyncResult *res, gpointer user_data)
 {
-    pointer_job_done(source, res, user_data, (GDestroyNotify)g_ptr_array_unref);
+    host_store_pointer_done(res, user_data, (GDestroyNotify)g_ptr_array_unref);
 }
 
 static void
 table_job_done(GObject *source, GAsyncResult *res, gpointer user_data)
 {
-    pointer_job_done(source, res, user_data, (GDestroyNotify)g_hash_table_unref);
-}
-
-/* For jobs returning &yes_marker or &no_marker. */
-static void
-boolean_job_done(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-    GTask *task = user_data;
-    PrHost *host = g_task_get_task_data(task);
-    GError *error = NULL;
-    gpointer result = store_run_finish(host->store, res, &error);
-    if (error != NULL)
-        g_task_return_error(task, error);
-    else
-        g_task_return_boolean(task, result == &yes_marker);
-    g_object_unref(task);
-}
-
-static gboolean
-boolean_finish(GAsyncResult *result, gpointer tag, GError **error)
-{
-    g_return_val_if_fail(g_task_is_valid(result, NULL), FALSE);
-    g_return_val_if_fail(g_task_get_source_tag(G_TASK(result)) == tag, FALSE);
-    return g_task_propagate_boolean(G_TASK(result), error);
+    host_store_pointer_done(res, user_data, (GDestroyNotify)g_hash_table_unref);
 }
 
 static gint64
@@ -190,7 +148,7 @@ begin_job(StoreConn *c, gpointer data, GError **error)
     gboolean held = FALSE;
     if (!store_collector_begin(c, j->id, j->instance, now, now + j->lease, &held, error))
         return NULL;
-    return held ? &yes_marker : &no_marker;
+    return host_store_boolean(held);
 }
 
 void
@@ -205,14 +163,15 @@ pr_collector_begin_async(PrHost *host, gint64 collector_id, guint lease_seconds,
         return;
     SessionJob *j = session_job_new(host, collector_id);
     j->lease = MAX(lease_seconds, 1);
-    store_run_async(host->store, begin_job, j, session_job_free, NULL, boolean_job_done, task);
+    store_run_async(host->store, begin_job, j, session_job_free, NULL, host_store_boolean_done,
+                    task);
 }
 
 gboolean
 pr_collector_begin_finish(PrHost *host, GAsyncResult *result, GError **error)
 {
     (void)host;
-    return boolean_finish(result, pr_collector_begin_async, error);
+    return host_store_boolean_finish(result, pr_collector_begin_async, error);
 }
 
 static gpointer
@@ -221,7 +180,7 @@ end_job(StoreConn *c, gpointer data, GError **error)
     SessionJob *j = data;
     if (!store_collector_end(c, j->id, j->instance, unix_now(), j->result, error))
         return NULL;
-    return &yes_marker;
+    return host_store_boolean(TRUE);
 }
 
 void
@@ -235,14 +194,14 @@ pr_collector_end_async(PrHost *host, gint64 collector_id, const char *result_tex
         return;
     SessionJob *j = session_job_new(host, collector_id);
     j->result = g_strdup(result_text);
-    store_run_async(host->store, end_job, j, session_job_free, NULL, boolean_job_done, task);
+    store_run_async(host->store, end_job, j, session_job_free, NULL, host_store_boolean_done, task);
 }
 
 gboolean
 pr_collector_end_finish(PrHost *host, GAsyncResult *result, GError **error)
 {
     (void)host;
-    return boolean_finish(result, pr_collector_end_async, error);
+    return host_store_boolean_finish(result, pr_collector_end_async, error);
 }
 
 /* ---- UIDs ---- */
@@ -347,7 +306,7 @@ set_uid_job(StoreConn *c, gpointer data, GError **error)
     SetUidJob *j = data;
     if (!store_collector_set_uid(c, j->id, j->uid, j->state, unix_now(), error))
         return NULL;
-    return &yes_marker;
+    return host_store_boolean(TRUE);
 }
 
 void
@@ -366,14 +325,15 @@ pr_collector_set_uid_async(PrHost *host, gint64 collector_id, const char *uid,
     j->uid = g_strdup(uid);
     /* The two enums share their order (store-collector.h). */
     j->state = (StoreCollectorUidState)state;
-    store_run_async(host->store, set_uid_job, j, set_uid_job_free, NULL, boolean_job_done, task);
+    store_run_async(host->store, set_uid_job, j, set_uid_job_free, NULL, host_store_boolean_done,
+                    task);
 }
 
 gboolean
 pr_collector_set_uid_finish(PrHost *host, GAsyncResult *result, GError **error)
 {
     (void)host;
-    return boolean_finish(result, pr_collector_set_uid_async, error);
+    return host_store_boolean_finish(result, pr_collector_set_uid_async, error);
 }
 
 /* ---- "run now" notification ----

@@ -19,6 +19,7 @@
 #include "module-loader.h"
 #include "privileges.h"
 #include "store/spool.h"
+#include "store/store-collector.h"
 #include "store/store-mail.h"
 #include "store/store-queue.h"
 #include "tls.h"
@@ -149,6 +150,13 @@ unlock_instance_job(StoreConn *c, gpointer data, GError **error)
         return NULL;
     if (q > 0)
         g_message("released %" G_GINT64_FORMAT " queue entries left by an earlier run", q);
+    /* Its collector sessions died with it: the collectors run again at
+     * once rather than after claim_lease. */
+    gint64 cl = store_collector_release_instance(c, data, error);
+    if (cl < 0)
+        return NULL;
+    if (cl > 0)
+        g_message(_("released %lld collector claims left by an earlier run"), (long long)cl);
     return g_memdup2(&n, sizeof n);
 }
 
@@ -180,6 +188,40 @@ release_stale_locks(PrHost *host)
     StartupJob job = { host->store, FALSE };
     store_run_async(host->store, unlock_instance_job, g_strdup(host->hostname), g_free, NULL,
                     unlock_instance_done, &job);
+    while (!job.done)
+        g_main_context_iteration(NULL, TRUE);
+}
+
+static gpointer
+release_collectors_job(StoreConn *c, gpointer data, GError **error)
+{
+    gint64 n = store_collector_release_instance(c, data, error);
+    return n < 0 ? NULL : g_memdup2(&n, sizeof n);
+}
+
+static void
+release_collectors_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    StartupJob *job = data;
+    g_autoptr(GError) error = NULL;
+    g_autofree gint64 *n = store_run_finish(job->store, result, &error);
+    if (n == NULL)
+        g_warning(_("cannot release the collector claims of this instance: %s"), error->message);
+    else if (*n > 0)
+        g_message(_("released %lld collector claims of sessions that did not end in time"),
+                  (long long)*n);
+    job->done = TRUE;
+}
+
+/* At shutdown, after the modules stopped: the collector module gives its
+ * claims back as its sessions end; one that did not end in time must not
+ * keep its collector from running for claim_lease. */
+static void
+release_collector_claims(PrHost *host)
+{
+    StartupJob job = { host->store, FALSE };
+    store_run_async(host->store, release_collectors_job, g_strdup(host->hostname), g_free, NULL,
+                    release_collectors_done, &job);
     while (!job.done)
         g_main_context_iteration(NULL, TRUE);
 }
@@ -420,6 +462,7 @@ _pr_daemon_main(int argc, char **argv)
     }
     housekeeping_stop();
     loader_deinit_all(d.enabled, d.host);
+    release_collector_claims(d.host);
     listeners_free(d.host);
     store_close(d.host->store);
     g_clear_pointer(&d.host->delivery, delivery_service_free);

@@ -7,7 +7,9 @@
 #include <postroom/pr-delivery.h>
 #include <postroom/pr-queue.h>
 
+#include "delivery-owned.h"
 #include "store/store-mail.h"
+#include "store/store-ops.h"
 
 /* ---- the directory snapshot ---- */
 
@@ -44,6 +46,7 @@ struct _DeliveryService {
     PrQueueNotifyFunc notify;
     gpointer notify_data;
     PrModule *notify_module;
+    OwnedAddresses *owned; /* pr_delivery_claim_address() */
 
     GMutex batch_lock;   /* guards pending and committing */
     GPtrArray *pending;  /* DeliverItem*, prepared, waiting for a commit */
@@ -65,6 +68,7 @@ delivery_service_new(PrHost *host)
     g_mutex_init(&ds->batch_lock);
     g_cond_init(&ds->prepared);
     ds->pending = g_ptr_array_new();
+    ds->owned = owned_addresses_new();
     return ds;
 }
 
@@ -82,6 +86,7 @@ delivery_service_free(DeliveryService *ds)
     g_cond_clear(&ds->prepared);
     g_mutex_clear(&ds->batch_lock);
     delivery_settings_clear(&ds->settings);
+    owned_addresses_free(ds->owned);
     g_free(ds);
 }
 
@@ -372,6 +377,11 @@ check_job(StoreConn *c, gpointer data, GError **error)
     g_autoptr(Directory) d = directory_current(j->ds, c, FALSE, error);
     if (d == NULL)
         return NULL;
+    g_autoptr(OwnedMatch) owned = owned_addresses_match(j->ds->owned, d->data, j->address);
+    if (owned != NULL) {
+        PrRecipientStatus local = PR_RECIPIENT_LOCAL;
+        return g_memdup2(&local, sizeof local);
+    }
     RouterMessage m = { j->envelope->sender,
                         j->envelope->auth_user,
                         j->envelope->auth_user != NULL || j->envelope->sender_local,
@@ -427,10 +437,178 @@ pr_delivery_check_recipient_finish(PrHost *host, GAsyncResult *result, GError **
     return status < 0 ? PR_RECIPIENT_INVALID : (PrRecipientStatus)status;
 }
 
+/* ---- EXPN ---- */
+
+typedef struct {
+    PrRecipientStatus status;
+    char **addresses, **names;
+} Expansion;
+
+static void
+expansion_free(gpointer p)
+{
+    Expansion *x = p;
+    g_strfreev(x->addresses);
+    g_strfreev(x->names);
+    g_free(x);
+}
+
+static gpointer
+expand_job(StoreConn *c, gpointer data, GError **error)
+{
+    CheckJob *j = data;
+    g_autoptr(Directory) d = directory_current(j->ds, c, FALSE, error);
+    if (d == NULL)
+        return NULL;
+    g_autoptr(RouterResult) r = router_expand(d->data, j->address);
+    Expansion *x = g_new0(Expansion, 1);
+    x->status = status_of(d->data, r);
+    if (x->status != PR_RECIPIENT_LOCAL)
+        return x;
+    g_autoptr(GStrvBuilder) addresses = g_strv_builder_new();
+    g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+    for (guint i = 0; i < r->mailboxes->len; i++) {
+        const RouterUser *user = g_hash_table_lookup(d->data->users, r->mailboxes->pdata[i]);
+        g_autofree char *address =
+            g_strdup_printf("%s@%s", (const char *)r->mailboxes->pdata[i], d->data->default_domain);
+        g_strv_builder_add(addresses, address);
+        g_strv_builder_add(names, user != NULL && user->full_name != NULL ? user->full_name : "");
+    }
+    for (guint i = 0; i < r->remote->len; i++) {
+        g_strv_builder_add(addresses, r->remote->pdata[i]);
+        g_strv_builder_add(names, "");
+    }
+    x->addresses = g_strv_builder_end(addresses);
+    x->names = g_strv_builder_end(names);
+    return x;
+}
+
+static void
+expand_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    GTask *task = user_data;
+    PrHost *host = g_task_get_task_data(task);
+    GError *error = NULL;
+    Expansion *x = store_run_finish(host->store, res, &error);
+    if (x != NULL)
+        g_task_return_pointer(task, x, expansion_free);
+    else
+        g_task_return_error(task, delivery_error(error));
+    g_object_unref(task);
+}
+
+void
+pr_delivery_expand_async(PrHost *host, const char *address, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_return_if_fail(host != NULL && address != NULL);
+    GTask *task =
+        delivery_task_new(host, cancellable, callback, user_data, pr_delivery_expand_async);
+    if (task == NULL)
+        return;
+    CheckJob *j = g_new0(CheckJob, 1);
+    j->ds = host->delivery;
+    j->address = g_strdup(address);
+    store_run_async(host->store, expand_job, j, check_job_free, NULL, expand_done, task);
+}
+
+PrRecipientStatus
+pr_delivery_expand_finish(PrHost *host, GAsyncResult *result, char ***addresses, char ***names,
+                          GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, NULL), PR_RECIPIENT_INVALID);
+    g_return_val_if_fail(g_task_get_source_tag(G_TASK(result)) == pr_delivery_expand_async,
+                         PR_RECIPIENT_INVALID);
+    (void)host;
+    if (addresses != NULL)
+        *addresses = NULL;
+    if (names != NULL)
+        *names = NULL;
+    Expansion *x = g_task_propagate_pointer(G_TASK(result), error);
+    if (x == NULL)
+        return PR_RECIPIENT_INVALID;
+    PrRecipientStatus status = x->status;
+    if (addresses != NULL)
+        *addresses = g_steal_pointer(&x->addresses);
+    if (names != NULL)
+        *names = g_steal_pointer(&x->names);
+    expansion_free(x);
+    return status;
+}
+
+/* ---- the sending user ---- */
+
+static gpointer
+sender_job(StoreConn *c, gpointer data, GError **error)
+{
+    CheckJob *j = data;
+    g_autofree char *name = g_strdup(j->envelope->auth_user);
+    g_autoptr(GError) local = NULL;
+
+    if (name == NULL) {
+        /* Asked at every MAIL: a snapshot confirmed moments ago will do for
+         * the address (the limit itself is read fresh below). */
+        g_autoptr(Directory) d = directory_current(j->ds, c, TRUE, error);
+        if (d == NULL)
+            return NULL;
+        name = router_sender_user(d->data, j->envelope->sender);
+        if (name == NULL)
+            return NULL;
+    }
+    g_autoptr(StoreUser) user = store_user_get(c, name, &local);
+    if (user == NULL) {
+        /* A user deleted since it logged in or since the snapshot: nobody. */
+        if (!g_error_matches(local, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND))
+            g_propagate_error(error, g_steal_pointer(&local));
+        return NULL;
+    }
+    return store_user_to_pr(user);
+}
+
+static void
+sender_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    GTask *task = user_data;
+    PrHost *host = g_task_get_task_data(task);
+    GError *error = NULL;
+    PrUser *user = store_run_finish(host->store, res, &error);
+    if (error != NULL)
+        g_task_return_error(task, delivery_error(error));
+    else
+        g_task_return_pointer(task, user, (GDestroyNotify)pr_user_free);
+    g_object_unref(task);
+}
+
+void
+pr_delivery_lookup_sender_async(PrHost *host, const PrEnvelope *envelope, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_return_if_fail(host != NULL && envelope != NULL);
+    GTask *task =
+        delivery_task_new(host, cancellable, callback, user_data, pr_delivery_lookup_sender_async);
+    if (task == NULL)
+        return;
+    CheckJob *j = g_new0(CheckJob, 1);
+    j->ds = host->delivery;
+    j->envelope = envelope_copy(envelope);
+    store_run_async(host->store, sender_job, j, check_job_free, NULL, sender_done, task);
+}
+
+PrUser *
+pr_delivery_lookup_sender_finish(PrHost *host, GAsyncResult *result, GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+    g_return_val_if_fail(g_task_get_source_tag(G_TASK(result)) == pr_delivery_lookup_sender_async,
+                         NULL);
+    (void)host;
+    return g_task_propagate_pointer(G_TASK(result), error);
+}
+
 /* ---- delivery ---- */
 
 struct _PrDeliveryReport {
-    GArray *statuses; /* PrRecipientStatus per envelope recipient */
+    GArray *statuses;           /* PrRecipientStatus per envelope recipient */
+    GArray *mailboxes, *remote; /* guint per envelope recipient: where it went */
     gboolean stored;
     gboolean queued; /* remote recipients went to the queue */
 };
@@ -441,6 +619,8 @@ pr_delivery_report_free(PrDeliveryReport *report)
     if (report == NULL)
         return;
     g_array_unref(report->statuses);
+    g_array_unref(report->mailboxes);
+    g_array_unref(report->remote);
     g_free(report);
 }
 
@@ -456,6 +636,15 @@ pr_delivery_report_get_status(const PrDeliveryReport *report, guint index)
 {
     g_return_val_if_fail(report != NULL && index < report->statuses->len, PR_RECIPIENT_INVALID);
     return g_array_index(report->statuses, PrRecipientStatus, index);
+}
+
+guint
+pr_delivery_report_get_mailboxes(const PrDeliveryReport *report, guint index, guint *n_remote)
+{
+    g_return_val_if_fail(report != NULL && index < report->statuses->len, 0);
+    if (n_remote != NULL)
+        *n_remote = g_array_index(report->remote, guint, index);
+    return g_array_index(report->mailboxes, guint, index);
 }
 
 /* ---- group commit ----
@@ -486,6 +675,12 @@ typedef struct {
     DeliveryJob *job;
     PrDeliveryReport *report; /* the outcome, for the main thread */
     GError *error;
+    /* Per envelope recipient: its OwnedMatch if a module owns it, else
+     * NULL; NULL when no recipient is owned. */
+    GPtrArray *owned;
+    /* What the router gets: the recipients nobody owns (NULL-terminated)
+     * and their DSN parameters; the strings are the envelope's. */
+    GPtrArray *routed, *routed_notify, *routed_orcpt;
 } DeliverItem;
 
 static void
@@ -498,25 +693,102 @@ deliver_item_free(DeliverItem *item)
     g_clear_object(&item->task);
     pr_delivery_report_free(item->report);
     g_clear_error(&item->error);
+    g_clear_pointer(&item->owned, g_ptr_array_unref);
+    g_clear_pointer(&item->routed, g_ptr_array_unref);
+    g_clear_pointer(&item->routed_notify, g_ptr_array_unref);
+    g_clear_pointer(&item->routed_orcpt, g_ptr_array_unref);
     g_free(item);
 }
 
-/* The SDK's report of a finished job, or NULL with @error set. */
+/* The SDK's report of a finished job (or of none: every recipient is
+ * owned by a module), or NULL with @error set. Owned recipients are local
+ * and count as stored: they are handed over before the caller hears. */
 static PrDeliveryReport *
 report_of(DeliverItem *item, GError **error)
 {
-    g_autoptr(DeliveryReport) r = delivery_job_finish(item->job, error);
-    if (r == NULL)
-        return NULL;
+    g_autoptr(DeliveryReport) r = NULL;
+    guint n = item->envelope->recipients->len;
+    guint routed = 0;
+    gboolean owned = FALSE;
+
+    if (item->job != NULL) {
+        r = delivery_job_finish(item->job, error);
+        if (r == NULL)
+            return NULL;
+    }
     PrDeliveryReport *report = g_new0(PrDeliveryReport, 1);
     report->statuses = g_array_new(FALSE, FALSE, sizeof(PrRecipientStatus));
-    for (guint i = 0; i < r->outcome->results->len; i++) {
-        PrRecipientStatus s = status_of(item->directory->data, r->outcome->results->pdata[i]);
+    report->mailboxes = g_array_new(FALSE, TRUE, sizeof(guint));
+    report->remote = g_array_new(FALSE, TRUE, sizeof(guint));
+    for (guint i = 0; i < n; i++) {
+        PrRecipientStatus s = PR_RECIPIENT_LOCAL;
+        guint mailboxes = 0, remote = 0;
+        if (item->owned != NULL && item->owned->pdata[i] != NULL) {
+            owned = TRUE;
+            mailboxes = 1; /* the owning module took it */
+        } else if (r != NULL && routed < r->outcome->results->len) {
+            const RouterResult *rr = r->outcome->results->pdata[routed++];
+            s = status_of(item->directory->data, rr);
+            mailboxes = rr->mailboxes->len;
+            remote = rr->remote->len;
+        } else {
+            s = PR_RECIPIENT_INVALID;
+        }
         g_array_append_val(report->statuses, s);
+        g_array_append_val(report->mailboxes, mailboxes);
+        g_array_append_val(report->remote, remote);
     }
-    report->stored = r->message_id != 0;
-    report->queued = report->stored && r->outcome->remote->len > 0;
+    report->stored = owned || (r != NULL && r->message_id != 0);
+    report->queued = r != NULL && r->message_id != 0 && r->outcome->remote->len > 0;
     return report;
+}
+
+/* On a worker: which recipients modules own (item->owned stays NULL when
+ * none is); prepare_job() gives the router the others. */
+static void
+split_owned(DeliverItem *item)
+{
+    PrEnvelope *e = item->envelope;
+    g_autoptr(GPtrArray) owned =
+        g_ptr_array_new_full(e->recipients->len, (GDestroyNotify)owned_match_free);
+    gboolean any = FALSE;
+
+    for (guint i = 0; i < e->recipients->len; i++) {
+        OwnedMatch *m =
+            owned_addresses_match(item->ds->owned, item->directory->data, e->recipients->pdata[i]);
+        any = any || m != NULL;
+        g_ptr_array_add(owned, m);
+    }
+    if (!any)
+        return;
+    item->owned = g_steal_pointer(&owned);
+}
+
+/* Main thread: the owners get their messages before the caller hears. */
+static void
+hand_to_owners(DeliverItem *item, PrHost *host)
+{
+    PrEnvelope *e = item->envelope;
+
+    if (item->owned == NULL || host->delivery == NULL)
+        return;
+    g_autoptr(GBytes) message = delivery_normalize(item->message);
+    for (guint i = 0; i < item->owned->len; i++) {
+        const OwnedMatch *m = item->owned->pdata[i];
+        if (m == NULL)
+            continue;
+        PrOwnedMail mail = {
+            .sender = e->sender,
+            .recipient = m->recipient,
+            .local_part = m->local_part,
+            .detail = m->detail,
+            .auth_user = e->auth_user,
+            .client_ip = e->client_ip,
+            .message = message,
+        };
+        g_info("message from <%s> to <%s> handed to the module owning it", e->sender, m->recipient);
+        owned_addresses_dispatch(host->delivery->owned, host, &mail);
+    }
 }
 
 /* On the caller's main context: hands the outcome to the caller. */
@@ -530,6 +802,7 @@ deliver_item_complete(DeliverItem *item)
         g_task_return_error(task, delivery_error(g_steal_pointer(&item->error)));
     } else {
         gboolean queued = item->report->queued;
+        hand_to_owners(item, host);
         g_task_return_pointer(task, g_steal_pointer(&item->report),
                               (GDestroyNotify)pr_delivery_report_free);
         if (queued && host->delivery != NULL)
@@ -675,28 +948,42 @@ prepare_job(StoreConn *c, gpointer data)
      * newer one: no query of its own when one was confirmed just now. */
     item->directory = directory_current(item->ds, c, TRUE, &item->error);
     if (item->directory != NULL) {
-        g_ptr_array_add(e->recipients, NULL);
+        split_owned(item);
+        item->routed = g_ptr_array_new();
+        item->routed_notify = g_ptr_array_new();
+        item->routed_orcpt = g_ptr_array_new();
+        for (guint i = 0; i < e->recipients->len; i++) {
+            if (item->owned != NULL && item->owned->pdata[i] != NULL)
+                continue;
+            g_ptr_array_add(item->routed, e->recipients->pdata[i]);
+            g_ptr_array_add(item->routed_notify, e->notify->pdata[i]);
+            g_ptr_array_add(item->routed_orcpt, e->orcpt->pdata[i]);
+        }
+        gboolean owned_only = item->owned != NULL && item->routed->len == 0;
+        g_ptr_array_add(item->routed, NULL);
         DeliveryEnvelope env = { e->sender,
                                  e->auth_user,
                                  e->auth_user != NULL || e->sender_local,
                                  e->client_ip,
                                  e->helo,
                                  e->protocol,
-                                 (const char *const *)e->recipients->pdata,
-                                 (const char *const *)e->notify->pdata,
-                                 (const char *const *)e->orcpt->pdata,
+                                 (const char *const *)item->routed->pdata,
+                                 (const char *const *)item->routed_notify->pdata,
+                                 (const char *const *)item->routed_orcpt->pdata,
                                  e->ret,
                                  e->envid,
                                  e->collector_id,
                                  e->collector_uid,
                                  e->no_implicit_user_mapping };
-        item->job = delivery_prepare(&item->ds->settings, item->directory->data, item->message,
-                                     &env, &item->error);
+        /* Only modules' addresses: nothing to route or store here. */
+        if (!owned_only)
+            item->job = delivery_prepare(&item->ds->settings, item->directory->data, item->message,
+                                         &env, &item->error);
         if (item->job != NULL && delivery_job_has_copies(item->job)) {
             batch_add(item->ds, c, item);
             return;
         }
-        if (item->job != NULL)
+        if (item->job != NULL || owned_only)
             item->report = report_of(item, &item->error); /* nothing to commit */
     }
     prepare_ends(item->ds);
@@ -755,6 +1042,13 @@ delivery_service_forget_module(DeliveryService *ds, PrModule *module)
 {
     if (ds->notify_module == module)
         ds->notify = NULL;
+    owned_addresses_forget_module(ds->owned, module);
+}
+
+OwnedAddresses *
+delivery_service_owned(DeliveryService *ds)
+{
+    return ds->owned;
 }
 
 void

@@ -18,5 +18,8 @@ void delivery_service_free(DeliveryService *service);
 /* Drops @module's queue notification (after its deinit). */
 void delivery_service_forget_module(DeliveryService *service, PrModule *module);
 
+/* The addresses modules own (delivery-owned.h). */
+struct _OwnedAddresses *delivery_service_owned(DeliveryService *service);
+
 /* Called on the main thread after a delivery queued remote recipients. */
 void delivery_service_queued(DeliveryService *service);

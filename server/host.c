@@ -97,6 +97,53 @@ host_store_task_new(PrHost *host, GCancellable *cancellable, GAsyncReadyCallback
     return task;
 }
 
+/* Job results that are no pointers: a job returning NULL without an error
+ * means "no result" to the store. */
+static char yes_marker, no_marker;
+
+gpointer
+host_store_boolean(gboolean value)
+{
+    return value ? &yes_marker : &no_marker;
+}
+
+void
+host_store_pointer_done(GAsyncResult *res, GTask *task, GDestroyNotify free_func)
+{
+    PrHost *host = g_task_get_task_data(task);
+    GError *error = NULL;
+    gpointer result = store_run_finish(host->store, res, &error);
+
+    if (error != NULL)
+        g_task_return_error(task, error);
+    else
+        g_task_return_pointer(task, result, free_func);
+    g_object_unref(task);
+}
+
+void
+host_store_boolean_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    GTask *task = user_data;
+    PrHost *host = g_task_get_task_data(task);
+    GError *error = NULL;
+    gpointer result = store_run_finish(host->store, res, &error);
+
+    if (error != NULL)
+        g_task_return_error(task, error);
+    else
+        g_task_return_boolean(task, result == &yes_marker);
+    g_object_unref(task);
+}
+
+gboolean
+host_store_boolean_finish(GAsyncResult *result, gpointer tag, GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, NULL), FALSE);
+    g_return_val_if_fail(g_task_get_source_tag(G_TASK(result)) == tag, FALSE);
+    return g_task_propagate_boolean(G_TASK(result), error);
+}
+
 const char *
 pr_host_get_hostname(PrHost *host)
 {

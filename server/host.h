@@ -51,5 +51,15 @@ Store *host_get_store(PrHost *host);
 GTask *host_store_task_new(PrHost *host, GCancellable *cancellable, GAsyncReadyCallback callback,
                            gpointer user_data, gpointer tag);
 
+/* Completing the tasks of host_store_task_new() from store_run_async():
+ * host_store_pointer_done() with the job's pointer (owned by the task,
+ * freed with @free_func), host_store_boolean_done() as the job's callback
+ * for jobs returning host_store_boolean(), read back with
+ * host_store_boolean_finish(). */
+gpointer host_store_boolean(gboolean value);
+void host_store_pointer_done(GAsyncResult *res, GTask *task, GDestroyNotify free_func);
+void host_store_boolean_done(GObject *source, GAsyncResult *res, gpointer user_data);
+gboolean host_store_boolean_finish(GAsyncResult *result, gpointer tag, GError **error);
+
 /* Records a successful login from @ip (POP-before-SMTP). */
 void host_note_login(PrHost *host, const char *ip);

@@ -51,15 +51,7 @@ queue_entry_new(StoreQueueEntry *row)
 static void
 job_done(GObject *source, GAsyncResult *res, gpointer user_data)
 {
-    GTask *task = user_data;
-    PrHost *host = g_task_get_task_data(task);
-    GError *error = NULL;
-    gpointer result = store_run_finish(host->store, res, &error);
-    if (error != NULL)
-        g_task_return_error(task, error);
-    else
-        g_task_return_pointer(task, result, (GDestroyNotify)g_ptr_array_unref);
-    g_object_unref(task);
+    host_store_pointer_done(res, user_data, (GDestroyNotify)g_ptr_array_unref);
 }
 
 /* ---- claims ---- */

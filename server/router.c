@@ -19,6 +19,7 @@ router_user_free(RouterUser *user)
     g_free(user->name);
     g_strfreev(user->forward_to);
     g_strfreev(user->assistants);
+    g_free(user->full_name);
     g_free(user);
 }
 
@@ -104,6 +105,8 @@ router_data_add_mapping(RouterData *data, const char *pattern, const char *targe
 static void
 result_free(RouterResult *r)
 {
+    if (r == NULL)
+        return;
     g_free(r->address);
     g_ptr_array_unref(r->mailboxes);
     g_ptr_array_unref(r->remote);
@@ -192,7 +195,13 @@ typedef struct {
     gboolean refused;
 } Walk;
 
-enum { NO_ASSISTANT = 1 << 0 };
+enum {
+    NO_ASSISTANT = 1 << 0,
+    /* router_expand(), router_sender_user(): a user is its mailbox, neither
+     * forwarding nor assistants are followed */
+    NAMES_ONLY = 1 << 1,
+    NO_CATCH_ALL = 1 << 2, /* router_sender_user() */
+};
 
 static gboolean resolve_address(Walk *w, const char *address, int depth, guint flags);
 static void resolve_target(Walk *w, const char *target, const char *original, int depth,
@@ -254,6 +263,10 @@ deliver_user(Walk *w, const RouterUser *user, int depth, guint flags)
 
     if (too_deep(w, depth, user->name))
         return;
+    if (flags & NAMES_ONLY) {
+        add_unique(w->result->mailboxes, user->name);
+        return;
+    }
     if (g_hash_table_contains(w->users_open, user->name)) {
         /* Forwarding came back to this user: keep the copy here. */
         add_unique(w->result->mailboxes, user->name);
@@ -426,7 +439,7 @@ resolve_address(Walk *w, const char *address, int depth, guint flags)
         if (deliver_list_named(w, local_part, depth + 1, flags))
             return TRUE;
     }
-    if (catch_all->len > 0) {
+    if (catch_all->len > 0 && !(flags & NO_CATCH_ALL)) {
         for (guint i = 0; i < catch_all->len; i++)
             resolve_target(w, catch_all->pdata[i], address, depth + 1, flags);
         return TRUE;
@@ -462,12 +475,19 @@ drop_looping_mailboxes(const RouterData *data, const RouterMessage *msg, RouterR
 }
 
 static RouterResult *
-route_one(const RouterData *data, const RouterMessage *msg, const char *recipient)
+result_new(void)
 {
     RouterResult *r = g_new0(RouterResult, 1);
     r->mailboxes = g_ptr_array_new_with_free_func(g_free);
     r->remote = g_ptr_array_new_with_free_func(g_free);
     r->notes = g_ptr_array_new_with_free_func(g_free);
+    return r;
+}
+
+static RouterResult *
+route_one(const RouterData *data, const RouterMessage *msg, const char *recipient)
+{
+    RouterResult *r = result_new();
     r->address = router_normalize(data, recipient);
     if (r->address == NULL) {
         r->address = g_strdup(recipient);
@@ -617,4 +637,71 @@ router_route(const RouterData *data, const RouterMessage *msg, const char *const
     if (!out->too_many_hops)
         apply_monitoring(data, msg, out);
     return out;
+}
+
+void
+router_result_free(RouterResult *result)
+{
+    result_free(result);
+}
+
+/* ---- questions about the directory ---- */
+
+/* Walks @address with NAMES_ONLY | @flags; sets *found as resolve_address()
+ * does. The walk asks as a local sender, so lists for local senders open. */
+static RouterResult *
+names_of(const RouterData *data, const char *address, guint flags, gboolean *found)
+{
+    const RouterMessage msg = { "", NULL, TRUE, 0, NULL, 0, FALSE };
+    RouterResult *r = result_new();
+
+    *found = FALSE;
+    r->address = router_normalize(data, address);
+    if (r->address == NULL) {
+        r->address = g_strdup(address);
+        return r;
+    }
+    Walk w = { data,
+               &msg,
+               r,
+               g_hash_table_new(g_str_hash, g_str_equal),
+               g_hash_table_new(g_str_hash, g_str_equal),
+               FALSE };
+    *found = resolve_address(&w, r->address, 0, NAMES_ONLY | flags);
+    g_hash_table_unref(w.lists_open);
+    g_hash_table_unref(w.users_open);
+    return r;
+}
+
+RouterResult *
+router_expand(const RouterData *data, const char *address)
+{
+    g_autofree char *valid = router_normalize(data, address);
+    gboolean found;
+    RouterResult *r = names_of(data, address, 0, &found);
+
+    if (found) {
+        r->status = ROUTER_OK;
+    } else if (valid != NULL && !router_is_local_domain(data, valid)) {
+        add_unique(r->remote, valid);
+        r->status = ROUTER_OK;
+    } else {
+        r->status = ROUTER_UNKNOWN_LOCAL;
+    }
+    return r;
+}
+
+char *
+router_sender_user(const RouterData *data, const char *sender)
+{
+    gboolean found;
+    g_autoptr(RouterResult) r = NULL;
+
+    if (sender == NULL || *sender == '\0')
+        return NULL;
+    r = names_of(data, sender, NO_CATCH_ALL, &found);
+    if (!found || !router_is_local_domain(data, r->address) || r->mailboxes->len != 1 ||
+        r->remote->len != 0)
+        return NULL;
+    return g_strdup(r->mailboxes->pdata[0]);
 }

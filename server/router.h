@@ -17,6 +17,7 @@ typedef struct {
     char **assistants;          /* local users or addresses receiving copies */
     gboolean assistant_only;    /* "only send to assistant" */
     gboolean in_everyone;       /* member of the built-in everyone list */
+    char *full_name;            /* display name, or NULL/"" (EXPN shows it) */
 } RouterUser;
 
 typedef enum {
@@ -115,6 +116,8 @@ typedef struct {
 
 void router_outcome_free(RouterOutcome *outcome);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RouterOutcome, router_outcome_free)
+void router_result_free(RouterResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(RouterResult, router_result_free)
 
 /* Normalises an address: a bare name gets the default domain, the domain is
  * lower-cased. Returns NULL for something that is not an address. */
@@ -123,3 +126,20 @@ gboolean router_is_local_domain(const RouterData *data, const char *address);
 
 RouterOutcome *router_route(const RouterData *data, const RouterMessage *message,
                             const char *const *recipients);
+
+/* Questions about the directory rather than a message. Both follow
+ * mappings, the implicit user match and nested lists (local-senders-only
+ * lists included), but neither forwarding nor assistants: they say who an
+ * address names, not where a message would end up. */
+
+/* SMTP's EXPN: the mailboxes (user names) and outside addresses @address
+ * stands for. status is ROUTER_UNKNOWN_LOCAL when nobody in a local domain
+ * has that name (or it is not an address); an outside address nothing maps
+ * comes back as itself in remote. */
+RouterResult *router_expand(const RouterData *data, const char *address);
+
+/* VPOP3's "sender guessed from the address": the user whose mailbox @sender
+ * (an address in a local domain) reaches, when it reaches exactly one
+ * mailbox and nothing else. Catch-all mappings are not followed: they
+ * would make every unknown address someone's. NULL when there is none. */
+char *router_sender_user(const RouterData *data, const char *sender);

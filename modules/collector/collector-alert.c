@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "collector.h"
+#include "dsn-report.h"
 
 static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
 static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -52,9 +53,11 @@ one_line(const char *text)
     return copy;
 }
 
+/* From postmaster, or (@from not NULL) from the collector's own address,
+ * which replies go to (the Query flow). */
 static void
-append_head(GString *t, CollectorModule *m, const char *to, const char *subject,
-            const char *auto_submitted)
+append_head_from(GString *t, CollectorModule *m, const char *from, const char *to,
+                 const char *subject, const char *auto_submitted)
 {
     const char *hostname = pr_host_get_hostname(m->host);
     g_autofree char *date = rfc5322_date(g_get_real_time() / G_USEC_PER_SEC);
@@ -62,8 +65,14 @@ append_head(GString *t, CollectorModule *m, const char *to, const char *subject,
     g_autofree char *shown_to = one_line(to);
     g_autofree char *shown_subject = one_line(subject);
 
+    if (from != NULL) {
+        g_autofree char *shown_from = one_line(from);
+        g_string_append_printf(t, "From: Postroom Collector <%s>\nReply-To: %s\n", shown_from,
+                               shown_from);
+    } else {
+        g_string_append_printf(t, "From: Postroom <postmaster@%s>\n", hostname);
+    }
     g_string_append_printf(t,
-                           "From: Postroom <postmaster@%s>\n"
                            "To: %s\n"
                            "Date: %s\n"
                            "Subject: %s\n"
@@ -73,8 +82,14 @@ append_head(GString *t, CollectorModule *m, const char *to, const char *subject,
                            "Content-Type: text/plain; charset=utf-8\n"
                            "Content-Transfer-Encoding: 8bit\n"
                            "\n",
-                           hostname, shown_to, date, shown_subject, msgid, hostname,
-                           auto_submitted);
+                           shown_to, date, shown_subject, msgid, hostname, auto_submitted);
+}
+
+static void
+append_head(GString *t, CollectorModule *m, const char *to, const char *subject,
+            const char *auto_submitted)
+{
+    append_head_from(t, m, NULL, to, subject, auto_submitted);
 }
 
 /* From, To, Subject, Date and Message-ID of a collected message, for the
@@ -271,28 +286,61 @@ collector_text_nonexistent(CollectorModule *m, const PrCollector *c, const char 
     return t;
 }
 
+/* An RFC 3464 report (modules/common/dsn-report.c, as the sender's): one
+ * failed recipient per unknown address, with the original's header. */
 GString *
 collector_text_bounce(CollectorModule *m, const char *sender, const GPtrArray *unknown,
                       const CollectorHeaders *headers, GBytes *message)
 {
-    GString *t = g_string_new(NULL);
+    const char *hostname = pr_host_get_hostname(m->host);
+    g_autoptr(GString) human = g_string_new(NULL);
+    g_autofree DsnRecipient *rcpts = g_new0(DsnRecipient, MAX(unknown->len, 1));
     gsize len = 0;
     const char *data = g_bytes_get_data(message, &len);
-    const char *end = g_strstr_len(data, (gssize)len, "\r\n\r\n");
-    gsize head_len = end != NULL ? (gsize)(end - data) + 2 : MIN(len, 64 * 1024);
+    gsize head_len = MIN(dsn_header_length(message), 64 * 1024);
+    g_autoptr(GBytes) head = g_bytes_new(data, head_len);
 
-    append_head(t, m, sender, "Delivery Failure Report", "auto-replied");
-    g_string_append(t, "Delivery Failure Report.\n\n"
-                       "Your message could not be delivered to these recipients:\n\n");
+    /* VPOP3's opening line, then what RFC 3464 readers expect. */
+    g_string_append_printf(human,
+                           "Delivery Failure Report.\r\n\r\n"
+                           "This is the mail server at %s. It collected your message from a "
+                           "mailbox at its Internet provider, but could not deliver it to "
+                           "these recipients:\r\n\r\n",
+                           hostname);
     for (guint i = 0; i < unknown->len; i++) {
         g_autofree char *a = one_line(unknown->pdata[i]);
-        g_string_append_printf(t, "    %s: no such user here\n", a);
+        g_string_append_printf(human, "<%s>:\r\n    no such user here\r\n\r\n", a);
+        rcpts[i] = (DsnRecipient){
+            .final_recipient = unknown->pdata[i],
+            .action = "failed",
+            .status = "5.1.1",
+            .diagnostic = "no such user here",
+        };
     }
-    g_string_append(t, "\nYour message:\n");
-    append_summary(t, headers);
-    g_string_append(t, "\nIts header follows.\n\n");
-    g_string_append_len(t, data, (gssize)MIN(head_len, 64 * 1024));
-    return t;
+    g_autoptr(GString) summary = g_string_new(NULL);
+    append_summary(summary, headers);
+    if (summary->len > 0) {
+        g_string_append(human, "Your message:\r\n");
+        for (const char *p = summary->str; *p != '\0'; p++) {
+            if (*p == '\n')
+                g_string_append_c(human, '\r');
+            g_string_append_c(human, *p);
+        }
+        g_string_append(human, "\r\n");
+    }
+    g_string_append(human, "Its header is attached.\r\n\r\n");
+    DsnReport report = {
+        .hostname = hostname,
+        .to = sender,
+        .subject = "Delivery Failure Report",
+        .human = human->str,
+        .arrival = g_get_real_time() / G_USEC_PER_SEC,
+        .recipients = rcpts,
+        .n_recipients = unknown->len,
+        .original = head,
+        .headers_only = TRUE,
+    };
+    return dsn_report_build(&report);
 }
 
 GString *
@@ -307,5 +355,25 @@ collector_text_notice(CollectorModule *m, const PrCollector *c, const char *to, 
     g_string_append(t, "\n\n");
     append_summary(t, headers);
     g_string_append_printf(t, _("\nCollector: %s\n"), name);
+    return t;
+}
+
+GString *
+collector_text_from(CollectorModule *m, const PrCollector *c, const char *from, const char *to,
+                    const char *subject, const char *body, const CollectorHeaders *headers)
+{
+    GString *t = g_string_new(NULL);
+
+    append_head_from(t, m, from, to, subject, "auto-generated");
+    g_string_append(t, body);
+    g_string_append(t, "\n");
+    if (headers != NULL) {
+        g_string_append(t, "\n");
+        append_summary(t, headers);
+    }
+    if (c != NULL) {
+        g_autofree char *name = one_line(c->name);
+        g_string_append_printf(t, _("\nCollector: %s\n"), name);
+    }
     return t;
 }

@@ -308,3 +308,62 @@ collector_wildcard_match(const char *pattern, const char *text)
         pi++;
     return pi == pn;
 }
+
+/* ---- editing a header ---------------------------------------------------------- */
+
+/* Whether the line at @line (@len octets, no line end) starts a field
+ * called @name. */
+static gboolean
+line_is_field(const char *line, gsize len, const char *name)
+{
+    gsize n = strlen(name);
+
+    if (len <= n || g_ascii_strncasecmp(line, name, n) != 0)
+        return FALSE;
+    gsize i = n;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    return i < len && line[i] == ':';
+}
+
+GBytes *
+collector_message_remove_field(GBytes *message, const char *name, guint *removed)
+{
+    gsize len = 0;
+    const char *data = g_bytes_get_data(message, &len);
+    g_autoptr(GString) out = NULL;
+    gsize pos = 0, kept_from = 0;
+    gboolean skipping = FALSE;
+    guint count = 0;
+
+    while (pos < len) {
+        const char *line = data + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        gsize full = nl != NULL ? (gsize)(nl - line) + 1 : len - pos;
+        gsize text = nl != NULL ? (gsize)(nl - line) : full;
+
+        if (text > 0 && line[text - 1] == '\r')
+            text--;
+        if (text == 0)
+            break; /* the end of the header section */
+        gboolean continuation = line[0] == ' ' || line[0] == '\t';
+        if (!continuation)
+            skipping = line_is_field(line, text, name);
+        if (skipping) {
+            /* Copy what came before, skip this line. */
+            if (out == NULL)
+                out = g_string_sized_new(len);
+            g_string_append_len(out, data + kept_from, (gssize)(pos - kept_from));
+            kept_from = pos + full;
+            if (!continuation)
+                count++;
+        }
+        pos += full;
+    }
+    if (removed != NULL)
+        *removed = count;
+    if (out == NULL)
+        return g_bytes_ref(message);
+    g_string_append_len(out, data + kept_from, (gssize)(len - kept_from));
+    return g_string_free_to_bytes(g_steal_pointer(&out));
+}

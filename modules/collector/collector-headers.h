@@ -61,6 +61,13 @@ char *collector_header_decode(const char *value);
  * ISP's header cannot make a rule slow. */
 gboolean collector_wildcard_match(const char *pattern, const char *text);
 
+/* @message without the header fields called @name (any case, "Name :"
+ * too), continuation lines included; the body is untouched. *@removed
+ * (may be NULL) gets how many fields went. Returns a new reference, to
+ * @message itself when there was none. Collected mail loses the ISP's
+ * Return-Path this way: the delivery writes its own from the envelope. */
+GBytes *collector_message_remove_field(GBytes *message, const char *name, guint *removed);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CollectorHeaders, collector_headers_free)
 
 G_END_DECLS

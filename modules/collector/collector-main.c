@@ -246,6 +246,7 @@ module_free(CollectorModule *m)
     g_free(m->admin_address);
     g_free(m->rules_file);
     g_free(m->rules_log);
+    g_free(m->query_address);
     g_free(m);
 }
 
@@ -302,6 +303,7 @@ collector_init(PrModule *self, PrHost *host, GError **error)
     g_source_set_callback(m->poll_timer, poll_cb, m, NULL);
     g_source_attach(m->poll_timer, NULL);
     pr_collector_set_notify(host, self, run_requested, m);
+    collector_query_init(m);
     list_soon(m);
     pr_log_event(G_LOG_LEVEL_INFO, "COLLECTOR_READY",
                  "collector ready: up to %u sessions at once, looking for due collectors every "
@@ -328,6 +330,7 @@ collector_deinit(PrModule *self, PrHost *host)
     if (m == NULL)
         return;
     m->stopping = TRUE;
+    collector_query_fini(m);
     pr_collector_set_notify(host, self, NULL, NULL);
     g_source_destroy(m->poll_timer);
     g_clear_pointer(&m->poll_timer, g_source_unref);
@@ -401,6 +404,12 @@ static const PrSettingSpec collector_settings[] = {
       .default_value = "download-rules.conf",
       .description = N_("The download rules file (relative to the configuration directory); "
                         "a missing file means no rules") },
+    { .key = "reply_address",
+      .type = PR_SETTING_STRING,
+      .default_value = "postroom-collector",
+      .description = N_("Local part, at every local domain, that recipients reply to so that a "
+                        "message held back (max_size, a Query rule) is downloaded (empty: "
+                        "they ask the administrator)") },
     { .key = NULL },
 };
 

@@ -39,6 +39,7 @@ typedef struct {
     char nul_char;
     ReplyFunc on_reply;
     gboolean sent; /* written already (pipelining) */
+    gboolean top;  /* a TOP command */
 } Queued;
 
 struct _CollectorPop3 {
@@ -73,15 +74,18 @@ struct _CollectorPop3 {
     gboolean read_after_write; /* command(): the reply is read once the line is out */
     gboolean close_waits;      /* close_async() waits for the write in flight */
     gboolean pipelining;       /* CAPA PIPELINING (RFC 2449): queued commands go out at once */
+    gboolean no_pipelining;    /* the options forbid it */
     GQueue queue;              /* Queued*: single commands after the current one */
     GSource *resume;           /* starts the next queued command */
     char *apop_stamp;
     gboolean capa_known;
     CollectorCapa capa;
+    gboolean top_refused; /* a TOP was answered -ERR: later ones are not sent */
 
     /* the command in flight */
     GTask *task;
-    const char *what; /* what is being waited for, for error texts */
+    const char *what;  /* what is being waited for, for error texts */
+    gboolean task_top; /* it is a TOP */
     ReplyFunc on_reply;
     BodyKind body;
     gsize body_max;
@@ -157,6 +161,7 @@ take_task(CollectorPop3 *p)
 
     disarm(p);
     p->on_reply = NULL;
+    p->task_top = FALSE;
     p->read_after_write = FALSE;
     p->in_body = FALSE;
     p->body = BODY_NONE;
@@ -468,6 +473,15 @@ queued_free(Queued *q)
     g_free(q);
 }
 
+/* Some servers lack TOP (it is optional, RFC 1939 §7) and answer -ERR:
+ * once one TOP was refused, those not sent yet fail with this at once. */
+static GError *
+top_unsupported(void)
+{
+    return g_error_new(COLLECTOR_POP3_ERROR, COLLECTOR_POP3_ERROR_UNSUPPORTED,
+                       _("The server does not support TOP"));
+}
+
 /* Makes the first queued command the current one: its reply is read (it
  * went out already) or it is sent now. */
 static void
@@ -479,6 +493,7 @@ start_next(CollectorPop3 *p)
         return;
     g_assert(p->task == NULL);
     p->task = g_steal_pointer(&q->task);
+    p->task_top = q->top;
     p->body_max = q->body_max;
     p->body_nul = q->nul;
     p->body_nul_char = q->nul_char;
@@ -487,6 +502,8 @@ start_next(CollectorPop3 *p)
     } else if (p->stream == NULL) {
         command_failed(
             p, g_error_new(COLLECTOR_POP3_ERROR, COLLECTOR_POP3_ERROR_CLOSED, _("Not connected")));
+    } else if (q->top && p->top_refused && !q->sent) {
+        command_failed(p, top_unsupported());
     } else if (q->sent) {
         p->what = q->what;
         read_reply(p, q->body, q->on_reply);
@@ -526,7 +543,8 @@ enqueue(CollectorPop3 *p, gpointer tag, GAsyncReadyCallback callback, gpointer u
     q->nul = nul;
     q->nul_char = nul_char;
     q->on_reply = func;
-    if (p->pipelining && p->dead == NULL && p->stream != NULL) {
+    q->top = tag == collector_pop3_fetch_async && g_str_has_prefix(line, "TOP ");
+    if (p->pipelining && p->dead == NULL && p->stream != NULL && !(q->top && p->top_refused)) {
         send_line(p, line, FALSE);
         q->sent = TRUE;
     }
@@ -546,7 +564,7 @@ login_done(CollectorPop3 *p)
     g_autoptr(GTask) task = take_task(p);
 
     /* RFC 2449 §6.6: the server reads commands as they come. */
-    p->pipelining = p->capa_known && p->capa.pipelining;
+    p->pipelining = p->capa_known && p->capa.pipelining && !p->no_pipelining;
     g_debug("%s: logged in as %s%s", p->description, p->username,
             p->pipelining ? " (pipelining)" : "");
     g_task_return_boolean(task, TRUE);
@@ -1018,6 +1036,12 @@ static void
 on_fetch(CollectorPop3 *p)
 {
     if (p->status.kind != COLLECTOR_STATUS_OK) {
+        if (p->task_top) {
+            p->top_refused = TRUE;
+            refused(p, COLLECTOR_POP3_ERROR_UNSUPPORTED,
+                    _("The server could not send the message's header (TOP)"));
+            return;
+        }
         refused(p, COLLECTOR_POP3_ERROR_REFUSED, _("The server could not send the message"));
         return;
     }
@@ -1173,6 +1197,7 @@ collector_pop3_new(const CollectorPop3Options *o)
     p->password = g_strdup(o->password != NULL ? o->password : "");
     p->connect_timeout = MAX(o->connect_timeout, 1);
     p->command_timeout = MAX(o->command_timeout, 1);
+    p->no_pipelining = o->no_pipelining;
     p->description = g_strdup_printf("%s:%u", p->server, p->port);
     p->cancellable = g_cancellable_new();
     p->inbuf = g_byte_array_new();
@@ -1237,4 +1262,16 @@ const CollectorCapa *
 collector_pop3_get_capa(CollectorPop3 *p)
 {
     return &p->capa;
+}
+
+gboolean
+collector_pop3_is_pipelining(CollectorPop3 *p)
+{
+    return p->pipelining;
+}
+
+gboolean
+collector_pop3_has_top(CollectorPop3 *p)
+{
+    return !p->top_refused && (!p->capa_known || p->capa.top);
 }

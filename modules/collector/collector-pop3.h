@@ -62,8 +62,10 @@ typedef struct {
     CollectorAuth auth;
     const char *username;
     const char *password;
-    guint connect_timeout; /* seconds */
-    guint command_timeout; /* seconds */
+    guint connect_timeout;  /* seconds */
+    guint command_timeout;  /* seconds */
+    gboolean no_pipelining; /* never pipeline, whatever CAPA says (servers that
+                             * advertise PIPELINING but mishandle it) */
 } CollectorPop3Options;
 
 typedef struct _CollectorPop3 CollectorPop3;
@@ -82,6 +84,12 @@ void collector_pop3_abort(CollectorPop3 *pop3);
 const char *collector_pop3_describe(CollectorPop3 *pop3);
 gboolean collector_pop3_is_tls(CollectorPop3 *pop3);
 const CollectorCapa *collector_pop3_get_capa(CollectorPop3 *pop3);
+/* After login: whether commands are pipelined (CAPA PIPELINING and the
+ * options allow it). */
+gboolean collector_pop3_is_pipelining(CollectorPop3 *pop3);
+/* After login: FALSE when CAPA was answered and does not list TOP (RFC
+ * 2449 §6.2); TRUE when it lists it or CAPA is unknown. */
+gboolean collector_pop3_has_top(CollectorPop3 *pop3);
 
 /* Connects, reads the greeting, asks CAPA, starts TLS as the options say
  * and logs in. */
@@ -120,7 +128,10 @@ typedef struct {
 void collector_pop3_message_free(CollectorPop3Message *message);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CollectorPop3Message, collector_pop3_message_free)
 
-/* @top_lines: -1 for RETR, else TOP with that many body lines.
+/* @top_lines: -1 for RETR, else TOP with that many body lines. A TOP
+ * answered -ERR fails with COLLECTOR_POP3_ERROR_UNSUPPORTED, and so do,
+ * without being sent, the TOPs of the session not sent yet: the caller
+ * falls back to RETR (collector_pop3_has_top() is FALSE from then on).
  * @max_size: octets read at most, 0 = no bound (the rest is read and
  * dropped, and the message is oversize). */
 void collector_pop3_fetch_async(CollectorPop3 *pop3, guint msgno, int top_lines, gsize max_size,

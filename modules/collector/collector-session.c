@@ -28,6 +28,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "collector-token.h"
 #include "collector.h"
 
 /* Messages handled at once in a session, and the listed octets they may
@@ -52,10 +53,13 @@ typedef struct {
     guint64 weight;                  /* its share of COLLECTOR_WINDOW_BYTES */
     const CollectorPop3Entry *entry; /* borrowed from the listing */
     gboolean requested;              /* a queried message the recipient asked for */
+    gboolean retr_for_top;           /* downloaded for its header: TOP does not work */
     gboolean queried;                /* its recipients were asked already */
     CollectorPop3Message *message;   /* RETR */
     CollectorHeaders *headers;       /* from TOP or RETR */
     char *sender;                    /* envelope sender for the delivery */
+    char *token;                     /* a query notice's token (collector-query.c) */
+    GPtrArray *asked;                /* char*, NULL-terminated: whom the notice asked */
     CollectorRoute *route;
     GPtrArray *valid;   /* char*: routed addresses the router takes */
     GPtrArray *unknown; /* char*: routed addresses nobody has here */
@@ -94,6 +98,7 @@ struct _CollectorSession {
     guint active;  /* Msgs in hand */
     guint64 active_bytes;
     gboolean halted; /* no more messages: an error ended the session */
+    gboolean no_top; /* TOP does not work at this server: RETR instead */
     gboolean pumping, pump_again;
     gboolean quitting;
 };
@@ -103,6 +108,7 @@ static void finish(CollectorSession *s);
 static void route_message(Msg *msg);
 static void run_deliveries(Msg *msg);
 static void handle_new(Msg *msg);
+static void download(Msg *msg);
 
 gint64
 collector_session_id(CollectorSession *s)
@@ -141,6 +147,8 @@ msg_free(Msg *msg)
     g_clear_pointer(&msg->valid, g_ptr_array_unref);
     g_clear_pointer(&msg->unknown, g_ptr_array_unref);
     g_free(msg->sender);
+    g_free(msg->token);
+    g_clear_pointer(&msg->asked, g_ptr_array_unref);
     g_queue_clear_full(&msg->deliveries, (GDestroyNotify)delivery_free);
     g_free(msg);
 }
@@ -382,8 +390,11 @@ uid_set(GObject *source, GAsyncResult *result, gpointer data)
     Msg *msg = data;
     CollectorSession *s = msg->s;
     g_autoptr(GError) error = NULL;
+    gboolean ok = g_async_result_is_tagged(result, pr_collector_query_uid_async)
+                      ? pr_collector_query_uid_finish(s->m->host, result, &error)
+                      : pr_collector_set_uid_finish(s->m->host, result, &error);
 
-    if (!pr_collector_set_uid_finish(s->m->host, result, &error)) {
+    if (!ok) {
         fail(s, g_error_copy(error));
         msg_end(msg);
         return;
@@ -402,6 +413,12 @@ set_uid(Msg *msg, PrCollectorUidState state)
 {
     CollectorSession *s = msg->s;
 
+    /* A query notice's token goes with the state: a reply names it. */
+    if (state == PR_COLLECTOR_UID_QUERIED && msg->token != NULL) {
+        pr_collector_query_uid_async(s->m->host, s->c->id, msg->entry->uid, msg->token,
+                                     (const char *const *)msg->asked->pdata, NULL, uid_set, msg);
+        return;
+    }
     pr_collector_set_uid_async(s->m->host, s->c->id, msg->entry->uid, state, NULL, uid_set, msg);
 }
 
@@ -511,6 +528,19 @@ run_deliveries(Msg *msg)
 
 /* ---- routing errors (VPOP3's six choices) ----------------------------------------- */
 
+/* Never a bounce to the null sender or to a mailer-daemon: both are what
+ * bounces come from, and answering them makes loops (RFC 3464 §2). */
+static gboolean
+bounce_allowed(const char *sender)
+{
+    if (sender == NULL || *sender == '\0')
+        return FALSE;
+    const char *at = strrchr(sender, '@');
+    gsize local = at != NULL ? (gsize)(at - sender) : strlen(sender);
+    return !(local == strlen("mailer-daemon") &&
+             g_ascii_strncasecmp(sender, "mailer-daemon", local) == 0);
+}
+
 static void
 plan_route_error(Msg *msg, gboolean first_is_collected)
 {
@@ -551,7 +581,7 @@ plan_route_error(Msg *msg, gboolean first_is_collected)
         break;
     }
     case COLLECTOR_ROUTE_FAIL_BOUNCE:
-        if (msg->sender != NULL && *msg->sender != '\0' && !nobody) {
+        if (bounce_allowed(msg->sender) && !nobody) {
             g_autoptr(GBytes) t = string_bytes(
                 collector_text_bounce(s->m, msg->sender, msg->unknown, msg->headers, data));
             add_delivery(msg, t, msg->sender, NULL, first_is_collected, FALSE,
@@ -669,10 +699,18 @@ fetched(GObject *source, GAsyncResult *result, gpointer data)
                      s->c->name, msg->entry->uid, msg->message->nuls,
                      s->set->nul == COLLECTOR_NUL_REMOVE ? "removed" : "replaced");
     }
-    if (msg->headers == NULL) {
+    gboolean route = msg->headers == NULL;
+    if (route) {
         gsize len = 0;
         const char *text = g_bytes_get_data(msg->message->data, &len);
         msg->headers = collector_headers_parse(text, len);
+    }
+    /* The ISP's Return-Path goes (its first address is the envelope
+     * sender, envelope_sender()); the delivery writes ours: one in the end. */
+    GBytes *stripped = collector_message_remove_field(msg->message->data, "Return-Path", NULL);
+    g_bytes_unref(msg->message->data);
+    msg->message->data = stripped;
+    if (route) {
         route_message(msg);
         return;
     }
@@ -689,6 +727,18 @@ fetch(Msg *msg)
 
     collector_pop3_fetch_async(s->pop3, msg->entry->msgno, -1, bound, s->set->nul, s->set->nul_char,
                                fetched, msg);
+}
+
+/* The message is to be downloaded: it may be already (RETR stood in for
+ * TOP). */
+static void
+download(Msg *msg)
+{
+    if (msg->message != NULL) {
+        deliver(msg);
+        return;
+    }
+    fetch(msg);
 }
 
 /* ---- download rules, size limit ----------------------------------------------------- */
@@ -717,14 +767,6 @@ query(Msg *msg, const GPtrArray *to)
         msg_end(msg);
         return;
     }
-    g_autofree char *body = g_strdup_printf(
-        _("A message for you of %llu KiB is waiting on the mail server of your Internet provider "
-          "and was not downloaded (%s). Ask your administrator to collect it within %d days if "
-          "you want it."),
-        (unsigned long long)((msg->entry->size + 1023) / 1024),
-        msg->rule != NULL ? _("a download rule holds it back")
-                          : _("it is larger than the collector's maximum message size"),
-        COLLECTOR_QUERY_DAYS);
     const GPtrArray *rcpts = to != NULL && to->len > 0 ? to : NULL;
     g_autoptr(GPtrArray) admin = g_ptr_array_new();
 
@@ -732,7 +774,20 @@ query(Msg *msg, const GPtrArray *to)
         g_ptr_array_add(admin, s->m->admin_address);
         rcpts = admin;
     }
-    notice_recipients(msg, rcpts, _("A message is waiting on the server"), body);
+    /* Without an address to reply to (or randomness), the notice asks the
+     * recipients to see the administrator (postroomctl collector fetch). */
+    g_autoptr(GError) error = NULL;
+    if (s->m->query_address != NULL && (msg->token = collector_token_new(&error)) == NULL)
+        g_warning(_("No token for a query notice: %s"), error->message);
+    msg->asked = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < rcpts->len; i++) {
+        g_autoptr(GBytes) t =
+            string_bytes(collector_query_notice(s->m, s->c, rcpts->pdata[i], msg->token,
+                                                msg->entry->size, msg->rule != NULL, msg->headers));
+        add_delivery(msg, t, rcpts->pdata[i], NULL, FALSE, FALSE, N_("notice"));
+        g_ptr_array_add(msg->asked, g_strdup(rcpts->pdata[i]));
+    }
+    g_ptr_array_add(msg->asked, NULL);
     /* The notices first, then the state: a notice lost in a crash is sent
      * again rather than never. */
     msg->dele = FALSE;
@@ -767,7 +822,7 @@ decide(Msg *msg)
 {
     CollectorSession *s = msg->s;
 
-    if (msg->message != NULL) {
+    if (msg->message != NULL && !msg->retr_for_top) {
         deliver(msg);
         return;
     }
@@ -796,7 +851,7 @@ decide(Msg *msg)
             msg->fx = fx;
             log_rule(msg);
             if (fx & COLLECTOR_RULE_FX_DOWNLOAD) {
-                fetch(msg);
+                download(msg);
                 return;
             }
             if (fx & COLLECTOR_RULE_FX_WARN_RCPTS) {
@@ -835,7 +890,7 @@ decide(Msg *msg)
         query(msg, msg->valid);
         return;
     }
-    fetch(msg);
+    download(msg);
 }
 
 /* ---- routing ------------------------------------------------------------------------ */
@@ -960,6 +1015,23 @@ top_fetched(GObject *source, GAsyncResult *result, gpointer data)
     GError *error = NULL;
     g_autoptr(CollectorPop3Message) top = collector_pop3_fetch_finish(s->pop3, result, &error);
 
+    if (top == NULL &&
+        g_error_matches(error, COLLECTOR_POP3_ERROR, COLLECTOR_POP3_ERROR_UNSUPPORTED)) {
+        /* No TOP at this ISP: the header comes with the whole message, and
+         * the decision is made on it before it is delivered (decide()). */
+        if (!s->no_top)
+            pr_log_event(G_LOG_LEVEL_MESSAGE, "COLLECTOR_NO_TOP",
+                         "collector %s: the server refused TOP (%s); headers are read with RETR "
+                         "for the rest of the session",
+                         s->c->name, error->message);
+        s->no_top = TRUE;
+        g_error_free(error);
+        if (abandoned(msg))
+            return;
+        msg->retr_for_top = TRUE;
+        fetch(msg);
+        return;
+    }
     if (top == NULL) {
         pop3_failed(s, error);
         msg_end(msg);
@@ -983,7 +1055,14 @@ handle_new(Msg *msg)
     gboolean rules = s->set->use_rules && s->m->rules != NULL && !msg->requested;
     gboolean too_big = s->set->max_size > 0 && e->size > s->set->max_size && !msg->requested;
 
-    /* The header first when something must be decided before RETR. */
+    /* The header first when something must be decided before RETR; the
+     * whole message when the server has no TOP. */
+    if ((rules || too_big) && (s->no_top || !collector_pop3_has_top(s->pop3))) {
+        s->no_top = TRUE;
+        msg->retr_for_top = TRUE;
+        fetch(msg);
+        return;
+    }
     if (rules || too_big) {
         collector_pop3_fetch_async(s->pop3, e->msgno, 0, 0, COLLECTOR_NUL_REPLACE, ' ', top_fetched,
                                    msg);
@@ -1020,13 +1099,13 @@ start_message(CollectorSession *s, const CollectorPop3Entry *e)
         }
         break;
     case PR_COLLECTOR_UID_REQUESTED:
-        if (now_unix() - known->first_seen < COLLECTOR_QUERY_DAYS * 86400) {
-            msg = msg_new(s, e, e->size);
-            msg->requested = TRUE;
-            fetch(msg);
-            return;
-        }
-        break;
+        /* Asked for by a reply within COLLECTOR_QUERY_DAYS of the notice
+         * (collector-query.c) or by the administrator: fetched, however
+         * long ago it was first seen. */
+        msg = msg_new(s, e, e->size);
+        msg->requested = TRUE;
+        fetch(msg);
+        return;
     case PR_COLLECTOR_UID_QUERIED:
         /* Decided again each session: once the limit or the rules let
          * it through, it is downloaded. */
@@ -1253,6 +1332,7 @@ claimed(GObject *source, GAsyncResult *result, gpointer data)
         .password = s->set->password,
         .connect_timeout = (guint)s->m->connect_timeout,
         .command_timeout = (guint)s->m->command_timeout,
+        .no_pipelining = !s->set->pipelining,
     };
     s->pop3 = collector_pop3_new(&o);
     pr_log_event(G_LOG_LEVEL_INFO, "COLLECTOR_SESSION_START",

@@ -94,6 +94,7 @@ collector_settings_new(const PrCollector *c, GError **error)
                                                NULL };
     static const char *const auth_choices[] = { "user", "apop", "plain", "cram-md5", NULL };
     static const char *const nul_choices[] = { "refuse", "remove", "replace", NULL };
+    static const char *const pipelining_choices[] = { "no", "auto", NULL };
     g_autoptr(CollectorSettings) s = g_new0(CollectorSettings, 1);
     int choice = 0;
     gint64 v = 0;
@@ -130,6 +131,9 @@ collector_settings_new(const PrCollector *c, GError **error)
     s->nul = (CollectorNulPolicy)choice;
     const char *nul_char = pr_collector_get_option(c, "nul_char", " ");
     s->nul_char = nul_char != NULL && nul_char[0] != '\0' ? nul_char[0] : ' ';
+    if (!parse_choice(c, "pipelining", "auto", pipelining_choices, &choice, error))
+        return NULL;
+    s->pipelining = choice == 1;
     if (!parse_int(c, "interval", "10", 0, 10080, &v, error))
         return NULL;
     s->interval = (guint)v;

@@ -46,6 +46,9 @@ typedef struct {
     GHashTable *alerts;   /* collector name -> gint64 monotonic µs of the last alert */
     GHashTable *ca_files; /* path -> GTlsDatabase */
     guint pending;        /* mail the module writes, in flight */
+    char *query_address;  /* local part+@domain replies to query notices go
+                           * to ("postroom-collector@domain"), NULL if the
+                           * address could not be claimed */
 } CollectorModule;
 
 /* collector-settings.c: one collector's options, checked. */
@@ -63,8 +66,9 @@ typedef struct {
     gboolean use_rules;
     CollectorNulPolicy nul;
     char nul_char;
-    guint interval; /* minutes, 0: only at set times and on demand */
-    GArray *times;  /* guint minutes after midnight */
+    gboolean pipelining; /* "auto": when CAPA offers it; "no": never */
+    guint interval;      /* minutes, 0: only at set times and on demand */
+    GArray *times;       /* guint minutes after midnight */
 } CollectorSettings;
 
 CollectorSettings *collector_settings_new(const PrCollector *collector, GError **error);
@@ -117,5 +121,21 @@ GString *collector_text_bounce(CollectorModule *m, const char *sender, const GPt
 GString *collector_text_notice(CollectorModule *m, const PrCollector *collector, const char *to,
                                const char *subject, const char *body,
                                const CollectorHeaders *headers);
+
+/* A notice from @from (NULL: postmaster), which is also its Reply-To. */
+GString *collector_text_from(CollectorModule *m, const PrCollector *collector, const char *from,
+                             const char *to, const char *subject, const char *body,
+                             const CollectorHeaders *headers);
+
+/* collector-query.c: the Query flow's replies (VPOP3 §2.5). */
+/* Claims [collector] reply_address (pr_delivery_claim_address()). */
+void collector_query_init(CollectorModule *m);
+void collector_query_fini(CollectorModule *m);
+/* The notice asking @to whether to fetch a held-back message of @size
+ * octets (@by_rule: a download rule holds it, else max_size); a reply to
+ * it carries @token. */
+GString *collector_query_notice(CollectorModule *m, const PrCollector *collector, const char *to,
+                                const char *token, guint64 size, gboolean by_rule,
+                                const CollectorHeaders *headers);
 
 G_END_DECLS

@@ -11,58 +11,8 @@
 
 #include <string.h>
 
+#include "dsn-report.h"
 #include "sender.h"
-
-static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-/* RFC 5322 §3.3, in English whatever the process's locale. */
-static char *
-rfc5322_date(gint64 unix_time)
-{
-    g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(unix_time);
-    gint64 offset = g_date_time_get_utc_offset(dt) / G_USEC_PER_SEC / 60;
-
-    return g_strdup_printf(
-        "%s, %d %s %d %02d:%02d:%02d %c%02d%02d", days[g_date_time_get_day_of_week(dt) - 1],
-        g_date_time_get_day_of_month(dt), months[g_date_time_get_month(dt) - 1],
-        g_date_time_get_year(dt), g_date_time_get_hour(dt), g_date_time_get_minute(dt),
-        g_date_time_get_second(dt), offset < 0 ? '-' : '+', (int)(ABS(offset) / 60),
-        (int)(ABS(offset) % 60));
-}
-
-/* Text that goes into a header field: one line, printable. */
-static char *
-one_line(const char *text)
-{
-    char *copy = g_strdup(text != NULL ? text : "");
-
-    for (char *p = copy; *p != '\0'; p++) {
-        if (*p == '\r' || *p == '\n' || *p == '\t' || (guchar)*p < ' ')
-            *p = ' ';
-    }
-    return copy;
-}
-
-/* RFC 3461 §4: ORCPT and ENVID are xtext ("+2B" for '+'). */
-static char *
-xtext_decode(const char *text)
-{
-    GString *out = g_string_new(NULL);
-
-    for (const char *p = text; *p != '\0'; p++) {
-        if (p[0] == '+' && g_ascii_isxdigit(p[1]) && g_ascii_isxdigit(p[2])) {
-            g_string_append_c(out,
-                              (char)(g_ascii_xdigit_value(p[1]) * 16 + g_ascii_xdigit_value(p[2])));
-            p += 2;
-        } else {
-            g_string_append_c(out, *p);
-        }
-    }
-    g_autofree char *raw = g_string_free(out, FALSE);
-    return one_line(raw);
-}
 
 /* "550 5.1.1 text" -> "5.1.1"; else a status from the reply's class. */
 static char *
@@ -82,7 +32,7 @@ status_of(const SenderNotice *n)
     }
     if (n->gave_up)
         return g_strdup("4.4.7");
-    return g_strdup(klass == 5 ? "5.0.0" : "4.0.0");
+    return g_strdup(klass == 5 ? "5.0.0" : klass == 2 ? "2.0.0" : "4.0.0");
 }
 
 static char *
@@ -92,16 +42,6 @@ remote_host(const char *remote)
         return NULL;
     gsize len = strcspn(remote, " :");
     return len > 0 ? g_strndup(remote, len) : NULL;
-}
-
-static gsize
-header_length(GBytes *data)
-{
-    gsize len;
-    const char *p = g_bytes_get_data(data, &len);
-    const char *end = g_strstr_len(p, (gssize)len, "\r\n\r\n");
-
-    return end != NULL ? (gsize)(end - p) + 2 : len;
 }
 
 typedef struct {
@@ -144,153 +84,125 @@ deliver(Sender *sender, const char *to, GString *text, char *what)
     pr_delivery_deliver_async(sender->host, env, bytes, NULL, delivered, op);
 }
 
-static void
-append_recipient_fields(GString *t, const SenderConfig *config, const SenderNotice *n,
-                        gboolean delayed, gint64 now)
-{
-    const PrQueueEntry *e = n->entry;
-    g_autofree char *status = status_of(n);
-    g_autofree char *host = remote_host(n->remote);
-    g_autofree char *reply = one_line(n->reply);
-    g_autofree char *last = rfc5322_date(now);
-
-    g_string_append(t, "\r\n");
-    if (e->orcpt != NULL && *e->orcpt != '\0') {
-        g_autofree char *orcpt = xtext_decode(e->orcpt);
-        g_string_append_printf(t, "Original-Recipient: %s\r\n", orcpt);
-    }
-    g_string_append_printf(t, "Final-Recipient: rfc822; %s\r\n", e->recipient);
-    g_string_append_printf(t, "Action: %s\r\n", delayed ? "delayed" : "failed");
-    g_string_append_printf(t, "Status: %s\r\n", status);
-    if (host != NULL)
-        g_string_append_printf(t, "Remote-MTA: dns; %s\r\n", host);
-    if (g_ascii_isdigit(reply[0]) && g_ascii_isdigit(reply[1]) && g_ascii_isdigit(reply[2]))
-        g_string_append_printf(t, "Diagnostic-Code: smtp; %s\r\n", reply);
-    else if (*reply != '\0')
-        g_string_append_printf(t, "Diagnostic-Code: x-postroom; %s\r\n", reply);
-    g_string_append_printf(t, "Last-Attempt-Date: %s\r\n", last);
-    if (delayed) {
-        g_autofree char *until = rfc5322_date(e->created + config->give_up_after);
-        g_string_append_printf(t, "Will-Retry-Until: %s\r\n", until);
-    }
-}
-
 /* One notification for every recipient of @msg in the list, in one
  * multipart/report (RFC 3462) with a human part, the machine-readable
  * delivery-status part and the original (RFC 3461 §4.3: RET=HDRS, or any
  * delay warning, gets only its header; so does a message larger than
- * dsn_original_limit). */
+ * dsn_original_limit). The report itself is written by
+ * modules/common/dsn-report.c, which the collector's bounces share.
+ * "Relayed" (RFC 3461 §5.2.3) is the success a recipient asked for with
+ * NOTIFY=SUCCESS when the next hop could not be given the request: the
+ * last word anyone will send about it. */
 void
-sender_dsn_send(Sender *sender, SenderMessage *msg, gboolean delayed)
+sender_dsn_send(Sender *sender, SenderMessage *msg, SenderDsnKind kind)
 {
     const SenderConfig *config = sender->config;
-    GPtrArray *notices = delayed ? msg->delayed : msg->failed;
+    gboolean delayed = kind == SENDER_DSN_DELAYED;
+    gboolean relayed = kind == SENDER_DSN_RELAYED;
+    GPtrArray *notices = delayed ? msg->delayed : relayed ? msg->relayed : msg->failed;
     const SenderNotice *first = notices->pdata[0];
     const PrQueueEntry *e0 = first->entry;
     const char *hostname = pr_host_get_hostname(sender->host);
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-    g_autofree char *uuid = g_uuid_string_random();
-    g_autofree char *boundary = g_strdup_printf("=_%s", uuid);
-    g_autofree char *date = rfc5322_date(now);
-    g_autofree char *msgid = g_uuid_string_random();
-    g_autofree char *arrival = rfc5322_date(e0->created);
     gboolean headers_only =
         delayed || (e0->ret != NULL && g_ascii_strcasecmp(e0->ret, "HDRS") == 0) ||
         (msg->data != NULL && (gint64)g_bytes_get_size(msg->data) > config->dsn_original_limit);
-    GString *t = g_string_new(NULL);
 
     if (msg->sender[0] == '\0')
         return; /* never a notification to the null sender */
-    g_string_append_printf(t,
-                           "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
-                           "To: <%s>\r\n"
-                           "Date: %s\r\n"
-                           "Subject: %s\r\n"
-                           "Message-ID: <%s@%s>\r\n"
-                           "Auto-Submitted: auto-replied\r\n"
-                           "MIME-Version: 1.0\r\n"
-                           "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-                           "\tboundary=\"%s\"\r\n"
-                           "\r\n"
-                           "This is a MIME-encapsulated message.\r\n"
-                           "\r\n"
-                           "--%s\r\n"
-                           "Content-Type: text/plain; charset=utf-8\r\n"
-                           "Content-Description: Notification\r\n"
-                           "\r\n",
-                           hostname, msg->sender, date,
-                           delayed ? "Delivery Delay Report" : "Delivery Failure Report", msgid,
-                           hostname, boundary, boundary);
+    g_autoptr(GString) human = g_string_new(NULL);
     if (delayed)
-        g_string_append_printf(t,
+        g_string_append_printf(human,
                                "This is the mail server at %s.\r\n\r\n"
                                "Your message has not been delivered yet to the recipients "
                                "below.\r\nThe server keeps trying; you do not need to send it "
                                "again.\r\n\r\n",
                                hostname);
+    else if (relayed)
+        g_string_append_printf(human,
+                               "This is the mail server at %s.\r\n\r\n"
+                               "Your message was handed on to the recipients below as you "
+                               "asked.\r\nThe next server does not support delivery "
+                               "notifications, so\r\nthis is the last report you will get "
+                               "about them.\r\n\r\n",
+                               hostname);
     else
-        g_string_append_printf(t,
+        g_string_append_printf(human,
                                "This is the mail server at %s.\r\n\r\n"
                                "Your message could not be delivered to the recipients "
                                "below.\r\n\r\n",
                                hostname);
     for (guint i = 0; i < notices->len; i++) {
         const SenderNotice *n = notices->pdata[i];
-        g_autofree char *reply = one_line(n->reply);
-        g_string_append_printf(t, "<%s>:\r\n    %s\r\n", n->entry->recipient, reply);
+        g_autofree char *reply = dsn_one_line(n->reply);
+        g_string_append_printf(human, "<%s>:\r\n    %s\r\n", n->entry->recipient, reply);
         if (n->remote != NULL)
-            g_string_append_printf(t, "    (from %s)\r\n", n->remote);
+            g_string_append_printf(human, relayed ? "    (to %s)\r\n" : "    (from %s)\r\n",
+                                   n->remote);
         if (delayed) {
-            g_autofree char *until = rfc5322_date(n->entry->created + config->give_up_after);
-            g_string_append_printf(t, "    It will be tried again until %s.\r\n", until);
+            g_autofree char *until = dsn_rfc5322_date(n->entry->created + config->give_up_after);
+            g_string_append_printf(human, "    It will be tried again until %s.\r\n", until);
         } else if (n->gave_up) {
             g_string_append_printf(
-                t, "    The server gave up after trying for %" G_GINT64_FORMAT " hours.\r\n",
+                human, "    The server gave up after trying for %" G_GINT64_FORMAT " hours.\r\n",
                 (now - n->entry->created) / 3600);
         }
-        g_string_append(t, "\r\n");
+        g_string_append(human, "\r\n");
     }
-    g_string_append_printf(t,
-                           "--%s\r\n"
-                           "Content-Type: message/delivery-status\r\n"
-                           "Content-Description: Delivery report\r\n"
-                           "\r\n"
-                           "Reporting-MTA: dns; %s\r\n",
-                           boundary, hostname);
-    if (e0->envid != NULL && *e0->envid != '\0') {
-        g_autofree char *envid = xtext_decode(e0->envid);
-        g_string_append_printf(t, "Original-Envelope-Id: %s\r\n", envid);
-    }
-    g_string_append_printf(t, "Arrival-Date: %s\r\n", arrival);
-    for (guint i = 0; i < notices->len; i++)
-        append_recipient_fields(t, config, notices->pdata[i], delayed, now);
-    g_string_append(t, "\r\n");
-    if (msg->data != NULL) {
-        gsize len;
-        const char *p = g_bytes_get_data(msg->data, &len);
-        if (headers_only)
-            len = header_length(msg->data);
-        g_string_append_printf(t,
-                               "--%s\r\n"
-                               "Content-Type: %s\r\n"
-                               "Content-Description: %s\r\n"
-                               "\r\n",
-                               boundary, headers_only ? "text/rfc822-headers" : "message/rfc822",
-                               headers_only ? "Message header" : "Undelivered message");
-        g_string_append_len(t, p, (gssize)len);
-        if (len < 2 || p[len - 2] != '\r' || p[len - 1] != '\n')
-            g_string_append(t, "\r\n");
-    }
-    g_string_append_printf(t, "--%s--\r\n", boundary);
 
-    pr_log_event(G_LOG_LEVEL_MESSAGE, delayed ? "SENDER_DELAY_WARNING" : "SENDER_DSN",
-                 "%s for message %" G_GINT64_FORMAT " (%u recipients) sent to <%s>",
-                 delayed ? "delay warning" : "delivery failure report", msg->message_id,
-                 notices->len, msg->sender);
+    /* The strings the recipients' fields point to live as long as these. */
+    g_autoptr(GPtrArray) strings = g_ptr_array_new_with_free_func(g_free);
+    g_autofree DsnRecipient *rcpts = g_new0(DsnRecipient, notices->len);
+    for (guint i = 0; i < notices->len; i++) {
+        const SenderNotice *n = notices->pdata[i];
+        const PrQueueEntry *e = n->entry;
+        DsnRecipient *r = &rcpts[i];
+        char *status = status_of(n);
+        char *host = remote_host(n->remote);
+        g_ptr_array_add(strings, status);
+        g_ptr_array_add(strings, host);
+        if (e->orcpt != NULL && *e->orcpt != '\0') {
+            char *orcpt = dsn_xtext_decode(e->orcpt);
+            g_ptr_array_add(strings, orcpt);
+            r->original_recipient = orcpt;
+        }
+        r->final_recipient = e->recipient;
+        r->action = delayed ? "delayed" : relayed ? "relayed" : "failed";
+        r->status = status;
+        r->remote_mta = host;
+        r->diagnostic = n->reply;
+        r->last_attempt = now;
+        r->will_retry_until = delayed ? e->created + config->give_up_after : 0;
+    }
+    g_autofree char *envid =
+        e0->envid != NULL && *e0->envid != '\0' ? dsn_xtext_decode(e0->envid) : NULL;
+    DsnReport report = {
+        .hostname = hostname,
+        .to = msg->sender,
+        .subject = delayed   ? "Delivery Delay Report"
+                   : relayed ? "Successful Mail Delivery Report"
+                             : "Delivery Failure Report",
+        .human = human->str,
+        .envid = envid,
+        .arrival = e0->created,
+        .recipients = rcpts,
+        .n_recipients = notices->len,
+        .original = msg->data,
+        .headers_only = headers_only,
+    };
+    GString *t = dsn_report_build(&report);
+
+    const char *what = delayed   ? "delay warning"
+                       : relayed ? "relay report"
+                                 : "delivery failure report";
+    pr_log_event(G_LOG_LEVEL_MESSAGE,
+                 delayed   ? "SENDER_DELAY_WARNING"
+                 : relayed ? "SENDER_DSN_RELAYED"
+                           : "SENDER_DSN",
+                 "%s for message %" G_GINT64_FORMAT " (%u recipients) sent to <%s>", what,
+                 msg->message_id, notices->len, msg->sender);
     deliver(sender, msg->sender, t,
-            g_strdup_printf("%s for message %" G_GINT64_FORMAT,
-                            delayed ? "delay warning" : "delivery failure report",
-                            msg->message_id));
+            g_strdup_printf("%s for message %" G_GINT64_FORMAT, what, msg->message_id));
 }
 
 /* VPOP3's explanations of socket errors, by what GIO says. */
@@ -334,10 +246,10 @@ sender_alert(Sender *sender, const SenderRoute *route, const char *server, const
     *stamp = now;
     g_hash_table_replace(sender->alerts, g_strdup(route->name), stamp);
 
-    g_autofree char *date = rfc5322_date(g_get_real_time() / G_USEC_PER_SEC);
+    g_autofree char *date = dsn_rfc5322_date(g_get_real_time() / G_USEC_PER_SEC);
     g_autofree char *msgid = g_uuid_string_random();
-    g_autofree char *line = one_line(error);
-    g_autofree char *shown = one_line(server != NULL ? server : "-");
+    g_autofree char *line = dsn_one_line(error);
+    g_autofree char *shown = dsn_one_line(server != NULL ? server : "-");
     GString *t = g_string_new(NULL);
     g_string_append_printf(
         t,

@@ -44,8 +44,11 @@ message_free(SenderMessage *m)
 {
     g_ptr_array_unref(m->rcpts);
     g_clear_pointer(&m->data, g_bytes_unref);
+    g_clear_pointer(&m->wire, g_bytes_unref);
+    g_free(m->unsendable);
     g_ptr_array_unref(m->failed);
     g_ptr_array_unref(m->delayed);
+    g_ptr_array_unref(m->relayed);
     g_free(m);
 }
 
@@ -60,6 +63,7 @@ message_new(SenderJob *job, const PrQueueEntry *first)
     m->rcpts = g_ptr_array_new();
     m->failed = g_ptr_array_new_with_free_func((GDestroyNotify)notice_free);
     m->delayed = g_ptr_array_new_with_free_func((GDestroyNotify)notice_free);
+    m->relayed = g_ptr_array_new_with_free_func((GDestroyNotify)notice_free);
     return m;
 }
 
@@ -104,6 +108,7 @@ typedef struct {
     gint64 entry_id;
     SenderNotice *notice; /* for the DSN once committed, or NULL */
     gboolean delayed;
+    gboolean relayed;
 } OutcomeOp;
 
 static void message_maybe_notify(SenderMessage *m);
@@ -126,7 +131,10 @@ outcome_done(GObject *source, GAsyncResult *result, gpointer data)
     if (op->msg != NULL) {
         SenderMessage *m = op->msg;
         if (op->notice != NULL)
-            g_ptr_array_add(op->delayed ? m->delayed : m->failed, g_steal_pointer(&op->notice));
+            g_ptr_array_add(op->delayed   ? m->delayed
+                            : op->relayed ? m->relayed
+                                          : m->failed,
+                            g_steal_pointer(&op->notice));
         m->writes--;
         message_maybe_notify(m);
         sender_job_unref(m->job);
@@ -170,6 +178,12 @@ sender_record(Sender *sender, SenderMessage *msg, const PrQueueEntry *entry, Sen
     if (!g_hash_table_remove(sender->inflight, &entry->id))
         return;
     sender_decide(sender->config, entry, result, now, &outcome, &next_try, &gave_up, &notice);
+    /* RFC 3461 §5.2.3: a hop without DSN could not be asked to report the
+     * success the sender wants, so we report "relayed"; a hop with DSN got
+     * NOTIFY and reports itself. */
+    gboolean relayed = outcome == PR_QUEUE_DELIVERED && msg != NULL && !msg->hop_dsn &&
+                       entry->sender[0] != '\0' && sender_notify_allows(entry, "SUCCESS");
+    notice = notice || relayed;
     if (outcome != PR_QUEUE_RELEASE) {
         GLogLevelFlags level =
             outcome == PR_QUEUE_DELIVERED ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_MESSAGE;
@@ -198,6 +212,7 @@ sender_record(Sender *sender, SenderMessage *msg, const PrQueueEntry *entry, Sen
             op->notice->gave_up = gave_up;
             op->notice->next_try = next_try;
             op->delayed = outcome == PR_QUEUE_DEFERRED_WARNED;
+            op->relayed = relayed;
         }
     }
     g_autofree char *stored = NULL;
@@ -217,12 +232,16 @@ message_maybe_notify(SenderMessage *m)
         return;
     m->notified = TRUE;
     if (m->failed->len > 0)
-        sender_dsn_send(m->job->sender, m, FALSE);
+        sender_dsn_send(m->job->sender, m, SENDER_DSN_FAILED);
     if (m->delayed->len > 0)
-        sender_dsn_send(m->job->sender, m, TRUE);
+        sender_dsn_send(m->job->sender, m, SENDER_DSN_DELAYED);
+    if (m->relayed->len > 0)
+        sender_dsn_send(m->job->sender, m, SENDER_DSN_RELAYED);
     g_ptr_array_set_size(m->failed, 0);
     g_ptr_array_set_size(m->delayed, 0);
+    g_ptr_array_set_size(m->relayed, 0);
     g_clear_pointer(&m->data, g_bytes_unref);
+    g_clear_pointer(&m->wire, g_bytes_unref);
 }
 
 /* Every recipient of @msg has its outcome decided; a recipient the caller

@@ -6,12 +6,16 @@
  * (RFC 6152), SMTPUTF8 (RFC 6531) and the DSN parameters (RFC 3461) when
  * they apply and are offered. Each recipient's outcome is recorded as soon
  * as its reply is known; "delivered" only after the final reply to the
- * message's data. */
+ * message's data. An 8-bit message for a server without 8BITMIME is sent
+ * converted to 7 bits (sender-8bit.c, on a worker thread: a large message
+ * takes a while); the queued copy stays as it is. */
 
 #include "postroom-config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "sender-8bit.h"
 #include "sender-session.h"
 
 void
@@ -29,19 +33,6 @@ is_ascii(const char *text)
             return FALSE;
     }
     return TRUE;
-}
-
-static gboolean
-has_8bit(GBytes *data)
-{
-    gsize len;
-    const guchar *p = g_bytes_get_data(data, &len);
-
-    for (gsize i = 0; i < len; i++) {
-        if (p[i] >= 0x80)
-            return TRUE;
-    }
-    return FALSE;
 }
 
 /* An ESMTP parameter value from the queue goes on the wire only if it is
@@ -193,7 +184,7 @@ on_txn_reply(SenderSession *s, const Reply *r)
         if (r->code == 354) {
             if (s->mail_ok && s->accepted->len > 0) {
                 s->final_dot = TRUE;
-                sender_session_write(s, dot_stuff(s->msg->data), on_final);
+                sender_session_write(s, dot_stuff(s->msg->wire), on_final);
             } else {
                 /* RFC 2920 §3.1: DATA was accepted although no recipient
                  * was; an empty message closes the transaction. */
@@ -260,7 +251,7 @@ start_transaction(SenderSession *s)
     SenderMessage *m = s->msg;
     const PrQueueEntry *first = m->rcpts->pdata[0];
     guint max = s->route->max_rcpts_per_msg;
-    gsize size = g_bytes_get_size(m->data) - return_path_length(m->data);
+    gsize size;
     gboolean utf8 = !is_ascii(m->sender);
     g_autoptr(GPtrArray) chunk = g_ptr_array_new();
 
@@ -280,6 +271,13 @@ start_transaction(SenderSession *s)
         end_transaction(s);
         return;
     }
+    if (m->unsendable != NULL) {
+        for (guint i = 0; i < chunk->len; i++)
+            record(s, chunk->pdata[i], SENDER_RESULT_PERMANENT, m->unsendable);
+        end_transaction(s);
+        return;
+    }
+    size = g_bytes_get_size(m->wire) - return_path_length(m->wire);
     if (s->has_size && s->size_limit > 0 && size > s->size_limit) {
         g_autofree char *text = g_strdup_printf("552 5.3.4 message size %" G_GSIZE_FORMAT
                                                 " exceeds the limit %" G_GUINT64_FORMAT " of %s",
@@ -298,11 +296,12 @@ start_transaction(SenderSession *s)
         return;
     }
 
+    m->hop_dsn = s->dsn;
     GString *mail = g_string_new(NULL);
     g_string_printf(mail, "MAIL FROM:<%s>", m->sender);
     if (s->has_size)
         g_string_append_printf(mail, " SIZE=%" G_GSIZE_FORMAT, size);
-    if (s->eightbit && has_8bit(m->data))
+    if (s->eightbit && sender_8bit_any(m->wire))
         g_string_append(mail, " BODY=8BITMIME");
     if (utf8)
         g_string_append(mail, " SMTPUTF8");
@@ -346,6 +345,76 @@ start_transaction(SenderSession *s)
     sender_session_write(s, g_bytes_new_take(g_string_free(group, FALSE), glen), on_txn_reply);
 }
 
+/* ---- 8BITMIME downconversion ---- */
+
+static void
+convert_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    GError *error = NULL;
+    GBytes *out = sender_8bit_downconvert(data, &error);
+
+    if (out == NULL)
+        g_task_return_error(task, error);
+    else
+        g_task_return_pointer(task, out, (GDestroyNotify)g_bytes_unref);
+}
+
+static void
+converted(GObject *source, GAsyncResult *result, gpointer data)
+{
+    SenderSession *s = data;
+    SenderMessage *m = s->msg;
+    g_autoptr(GError) error = NULL;
+    GBytes *out = g_task_propagate_pointer(G_TASK(result), &error);
+
+    if (s->stopped || s->timed_out) {
+        g_clear_pointer(&out, g_bytes_unref);
+        sender_txn_session_failed(s, s->stopped ? "451 4.3.2 shutting down"
+                                                : "451 4.4.2 timed out converting the message");
+        return;
+    }
+    if (out == NULL) {
+        /* RFC 6152 §3: what cannot be converted is not delivered to this
+         * hop (it would be a different message, or refused). */
+        m->unsendable = g_strdup_printf(
+            "554 5.6.3 %s does not offer 8BITMIME and the message cannot be converted to 7 "
+            "bits: %s",
+            s->remote, error->message);
+        pr_log_event(G_LOG_LEVEL_MESSAGE, "SENDER_8BIT_UNSENDABLE",
+                     _("message %lld cannot go to %s: %s"), (long long)m->message_id, s->remote,
+                     error->message);
+    } else {
+        g_debug("message %" G_GINT64_FORMAT " converted to 7 bits for %s (%" G_GSIZE_FORMAT
+                " -> %" G_GSIZE_FORMAT " bytes)",
+                m->message_id, s->remote, g_bytes_get_size(m->data), g_bytes_get_size(out));
+        m->wire = out;
+    }
+    start_transaction(s);
+}
+
+/* The message's text is here: what goes on the wire is decided once per
+ * message (its recipient chunks share it). */
+static void
+prepare_message(SenderSession *s)
+{
+    SenderMessage *m = s->msg;
+
+    if (m->wire != NULL || m->unsendable != NULL) {
+        start_transaction(s);
+        return;
+    }
+    if (s->eightbit || !sender_8bit_any(m->data)) {
+        m->wire = g_bytes_ref(m->data);
+        start_transaction(s);
+        return;
+    }
+    GTask *task = g_task_new(NULL, NULL, converted, s);
+    g_task_set_task_data(task, g_bytes_ref(m->data), (GDestroyNotify)g_bytes_unref);
+    sender_session_arm(s, s->sender->config->command_timeout);
+    g_task_run_in_thread(task, convert_thread);
+    g_object_unref(task);
+}
+
 static void
 message_read(GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -366,7 +435,7 @@ message_read(GObject *source, GAsyncResult *result, gpointer data)
         end_transaction(s);
         return;
     }
-    start_transaction(s);
+    prepare_message(s);
 }
 
 static void
@@ -405,5 +474,5 @@ sender_txn_next(SenderSession *s)
                                     message_read, s);
         return;
     }
-    start_transaction(s);
+    prepare_message(s);
 }

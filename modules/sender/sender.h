@@ -117,10 +117,14 @@ typedef struct {
     SenderJob *job;
     gint64 message_id;
     const char *sender;
-    GPtrArray *rcpts; /* const PrQueueEntry*, borrowed from the job's claims */
-    GBytes *data;
+    GPtrArray *rcpts;   /* const PrQueueEntry*, borrowed from the job's claims */
+    GBytes *data;       /* as queued (the DSNs return it) */
+    GBytes *wire;       /* what is sent: @data, or @data converted to 7 bits */
+    char *unsendable;   /* why it cannot be sent to this hop (5.6.3), or NULL */
+    gboolean hop_dsn;   /* the hop that took it offers DSN (RFC 3461) */
     GPtrArray *failed;  /* SenderNotice*, committed as failed */
     GPtrArray *delayed; /* SenderNotice*, committed as warned */
+    GPtrArray *relayed; /* SenderNotice*, delivered to a hop without DSN */
     guint writes;       /* outcome writes in flight */
     gboolean finished;  /* every recipient has its outcome decided */
     gboolean notified;  /* DSNs handed to delivery */
@@ -223,7 +227,12 @@ void sender_session_free(SenderSession *session);
 void sender_session_ended(Sender *sender, SenderSession *session);
 
 /* sender-dsn.c */
-void sender_dsn_send(Sender *sender, SenderMessage *msg, gboolean delayed);
+typedef enum {
+    SENDER_DSN_FAILED,
+    SENDER_DSN_DELAYED,
+    SENDER_DSN_RELAYED,
+} SenderDsnKind;
+void sender_dsn_send(Sender *sender, SenderMessage *msg, SenderDsnKind kind);
 void sender_alert(Sender *sender, const SenderRoute *route, const char *server, const char *error);
 
 G_END_DECLS

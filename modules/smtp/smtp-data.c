@@ -19,13 +19,16 @@
 #include "smtp.h"
 
 static void
-body_start(PrConnection *conn, SmtpBody *body)
+body_start(PrConnection *conn, SmtpSession *s)
 {
+    SmtpBody *body = &s->body;
     const char *nul = smtp_module_string(conn, "nul");
 
     smtp_body_clear(body);
     body->data = g_byte_array_sized_new(16 * 1024);
     body->limit = smtp_service_int(conn, "max_message_size");
+    if (s->sender_limit > 0 && s->sender_limit < body->limit)
+        body->limit = s->sender_limit;
     body->scan = SMTP_SCAN_LINE_START;
     body->nul_policy = g_strcmp0(nul, "strip") == 0     ? SMTP_NUL_STRIP
                        : g_strcmp0(nul, "replace") == 0 ? SMTP_NUL_REPLACE
@@ -57,7 +60,7 @@ smtp_cmd_data(PrConnection *conn, gpointer session, const char *args)
         pr_connection_reply(conn, "554 5.5.1 No valid recipients");
         return PR_COMMAND_DONE;
     }
-    body_start(conn, &s->body);
+    body_start(conn, s);
     pr_connection_set_raw_handler(conn, data_bytes);
     pr_connection_reply(conn, "354 End data with <CR><LF>.<CR><LF>");
     return PR_COMMAND_DONE;
@@ -80,7 +83,8 @@ chunk_done(PrConnection *conn, SmtpSession *s)
     if (body->too_big) {
         /* RFC 3030 §3: the transaction has failed; later chunks of it are
          * read and refused (the session is back outside a transaction). */
-        pr_connection_reply(conn, "552 5.2.3 Message too large - contact your administrator");
+        g_autofree char *reply = smtp_too_big_reply(s);
+        pr_connection_reply(conn, reply);
         smtp_transaction_reset(conn, s);
         return PR_COMMAND_DONE;
     }
@@ -125,7 +129,7 @@ smtp_cmd_bdat(PrConnection *conn, gpointer session, const char *args)
         return PR_COMMAND_CLOSE;
     }
     if (state == SMTP_STATE_RCPT) {
-        body_start(conn, body);
+        body_start(conn, s);
         s->bdat = TRUE;
         pr_connection_set_state(conn, SMTP_STATE_BDAT);
     }

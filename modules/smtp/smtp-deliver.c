@@ -96,6 +96,10 @@ delivered(GObject *source, GAsyncResult *result, gpointer user_data)
     SmtpSession *s = pr_connection_get_session(conn);
 
     report = pr_delivery_deliver_finish(pr_connection_get_host(conn), result, &error);
+    /* Stored: the success reports are due whether or not the client
+     * waits for its 250. */
+    if (report != NULL && pr_delivery_report_get_stored(report))
+        smtp_dsn_report_delivered(pr_connection_get_host(conn), s, report);
     if (pr_connection_is_closed(conn)) {
         if (report != NULL)
             g_info("message from <%s> stored, but the client left before the answer",
@@ -143,6 +147,7 @@ data_hook_done(PrConnection *conn, SmtpSession *s, const char *reply)
         return;
     }
     message = g_byte_array_free_to_bytes(g_steal_pointer(&s->body.data));
+    smtp_dsn_keep_message(s->dsn, s->sender, message);
     s->delivering = TRUE;
     pr_delivery_deliver_async(pr_connection_get_host(conn), s->envelope, message,
                               pr_connection_get_cancellable(conn), delivered,
@@ -161,7 +166,11 @@ smtp_message_complete(PrConnection *conn, SmtpSession *s)
     if (s->bdat && body->last_was_cr)
         body->bare_cr = TRUE;
     if (body->too_big) {
-        reply_and_reset(conn, s, TOO_BIG);
+        g_autofree char *reply = smtp_too_big_reply(s);
+        g_info("refusing a message from <%s> (ip=%s): %" G_GINT64_FORMAT
+               " bytes, over the limit of %" G_GINT64_FORMAT,
+               s->sender, pr_connection_get_peer_ip(conn), body->size, body->limit);
+        reply_and_reset(conn, s, reply);
         return PR_COMMAND_DONE;
     }
     if ((body->bare_lf || body->bare_cr) &&

@@ -10,6 +10,7 @@
 
 #include "postroom-config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "smtp.h"
@@ -70,6 +71,68 @@ sender_checked(GObject *source, GAsyncResult *result, gpointer user_data)
     mail_accepted(conn, s);
 }
 
+/* The sender is judged: local (relay check) or not, then accepted. */
+static void
+mail_checked(PrConnection *conn, SmtpSession *s)
+{
+    if (s->auth_user == NULL && *s->sender != '\0' && smtp_may_relay(conn, s)) {
+        pr_delivery_check_recipient_async(pr_connection_get_host(conn), s->envelope, s->sender,
+                                          pr_connection_get_cancellable(conn), sender_checked,
+                                          pr_connection_ref(conn));
+        return;
+    }
+    mail_accepted(conn, s);
+}
+
+char *
+smtp_too_big_reply(SmtpSession *s)
+{
+    /* The user's limit is named: the administrator set it for this sender,
+     * and the client can tell the user what to do. */
+    if (s->sender_limit > 0 && s->body.limit == s->sender_limit)
+        return g_strdup_printf("552 5.2.3 Message too large: this sender may send at most "
+                               "%" G_GINT64_FORMAT " bytes",
+                               s->sender_limit);
+    return g_strdup("552 5.2.3 Message too large - contact your administrator");
+}
+
+/* VPOP3's per-user "Max Outgoing Message Size", for every recipient: the
+ * authenticated user's, else that of the local user MAIL FROM names. */
+static void
+sender_looked_up(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    g_autoptr(PrConnection) conn = user_data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PrUser) user = NULL;
+    SmtpSession *s = pr_connection_get_session(conn);
+
+    user = pr_delivery_lookup_sender_finish(pr_connection_get_host(conn), result, &error);
+    if (pr_connection_is_closed(conn))
+        return;
+    if (error != NULL) {
+        g_warning(_("cannot look up the sender <%s> of a message: %s"), s->sender, error->message);
+        pr_connection_reply(conn, "451 4.3.0 Temporary failure, try again later");
+        smtp_transaction_reset(conn, s);
+        pr_connection_resume(conn);
+        return;
+    }
+    s->sender_limit = user != NULL ? pr_user_get_max_outgoing_size(user) : 0;
+    if (s->sender_limit > 0 && s->mail_size > s->sender_limit) {
+        g_info("refusing a message from <%s> (ip=%s): SIZE=%" G_GINT64_FORMAT
+               " is over the limit of user %s (%" G_GINT64_FORMAT " bytes)",
+               s->sender, pr_connection_get_peer_ip(conn), s->mail_size, pr_user_get_name(user),
+               s->sender_limit);
+        pr_connection_replyf(conn,
+                             "552 5.2.3 Message too large: this sender may send at most "
+                             "%" G_GINT64_FORMAT " bytes",
+                             s->sender_limit);
+        smtp_transaction_reset(conn, s);
+        pr_connection_resume(conn);
+        return;
+    }
+    mail_checked(conn, s);
+}
+
 static void
 mail_hook_done(PrConnection *conn, SmtpSession *s, const char *reply)
 {
@@ -83,6 +146,8 @@ mail_hook_done(PrConnection *conn, SmtpSession *s, const char *reply)
         return;
     }
     s->sender = g_strdup(path->address);
+    s->mail_size = path->has_size ? path->size : -1;
+    s->sender_limit = 0;
     s->smtputf8 = path->smtputf8;
     s->rcpts = g_ptr_array_new_with_free_func(g_free);
     s->envelope = pr_envelope_new(s->sender);
@@ -91,13 +156,14 @@ mail_hook_done(PrConnection *conn, SmtpSession *s, const char *reply)
     pr_envelope_set_auth_user(s->envelope, s->auth_user);
     if (path->ret != NULL || path->envid != NULL)
         pr_envelope_set_dsn(s->envelope, path->ret, path->envid);
-    if (s->auth_user == NULL && *s->sender != '\0' && smtp_may_relay(conn, s)) {
-        pr_delivery_check_recipient_async(pr_connection_get_host(conn), s->envelope, s->sender,
-                                          pr_connection_get_cancellable(conn), sender_checked,
-                                          pr_connection_ref(conn));
+    s->dsn = smtp_dsn_new(path->ret, path->envid);
+    if (s->auth_user != NULL || *s->sender != '\0') {
+        pr_delivery_lookup_sender_async(pr_connection_get_host(conn), s->envelope,
+                                        pr_connection_get_cancellable(conn), sender_looked_up,
+                                        pr_connection_ref(conn));
         return;
     }
-    mail_accepted(conn, s);
+    mail_checked(conn, s);
 }
 
 PrCommandResult
@@ -155,6 +221,7 @@ rcpt_hook_done(PrConnection *conn, SmtpSession *s, const char *reply)
     } else {
         pr_envelope_add_recipient(s->envelope, path->address, path->notify, path->orcpt);
         g_ptr_array_add(s->rcpts, g_strdup(path->address));
+        smtp_dsn_add_recipient(s->dsn, path->notify, path->orcpt);
         pr_connection_set_state(conn, SMTP_STATE_RCPT);
         pr_connection_replyf(conn, "250 2.1.5 Recipient <%s> OK", path->address);
     }

@@ -29,7 +29,10 @@ smtp_transaction_reset(PrConnection *conn, SmtpSession *s)
 {
     g_clear_pointer(&s->envelope, pr_envelope_free);
     g_clear_pointer(&s->sender, g_free);
+    s->mail_size = -1;
+    s->sender_limit = 0;
     g_clear_pointer(&s->rcpts, g_ptr_array_unref);
+    g_clear_pointer(&s->dsn, smtp_dsn_free);
     g_clear_pointer(&s->pending, smtp_path_free);
     smtp_body_clear(&s->body);
     s->smtputf8 = FALSE;

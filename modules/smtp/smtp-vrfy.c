@@ -4,8 +4,10 @@
  * anyone harvest addresses. Then VRFY answers 252 ("cannot verify, but will
  * try", §3.5.3) and EXPN 502. When vrfy_expn=true, authenticated sessions,
  * noauth clients and the addresses in vrfy_expn_allow get real answers from
- * the router. The SDK cannot list a list's members, so EXPN answers like
- * VRFY: it confirms the address, it does not expand it. */
+ * the router. EXPN expands users, lists (nested ones flattened) and the
+ * built-in everyone through the router (pr_delivery_expand_async()) and
+ * answers one mailbox per line (§3.5.2), "Full Name <address>" when the
+ * user has a full name. */
 
 #include "postroom-config.h"
 
@@ -77,6 +79,72 @@ printable(const char *text)
     return TRUE;
 }
 
+/* Keeps a reply line within RFC 5321's 512 octets (§4.5.3.1.5) next to
+ * an address of up to SMTP_MAX_PATH. */
+#define MAX_NAME_CHARS 60
+
+/* A full name as it may stand before <address> on a reply line: control
+ * characters become spaces, angle brackets go, and it is not too long. */
+static void
+append_name(GString *out, const char *name)
+{
+    g_autofree char *utf8 = g_utf8_make_valid(name, -1);
+    g_autofree char *valid =
+        g_utf8_substring(utf8, 0, MIN(g_utf8_strlen(utf8, -1), MAX_NAME_CHARS));
+
+    for (const guchar *p = (const guchar *)valid; *p != '\0'; p++) {
+        if (*p != '<' && *p != '>')
+            g_string_append_c(out, *p < ' ' || *p == 0x7f ? ' ' : *p);
+    }
+}
+
+static void
+expanded(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    VrfyData *d = user_data;
+    PrConnection *conn = d->conn;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) addresses = NULL;
+    g_auto(GStrv) names = NULL;
+    PrRecipientStatus status;
+
+    status =
+        pr_delivery_expand_finish(pr_connection_get_host(conn), result, &addresses, &names, &error);
+    if (pr_connection_is_closed(conn)) {
+        vrfy_data_free(d);
+        return;
+    }
+    if (error != NULL) {
+        pr_connection_reply(conn, "451 4.3.0 Temporary failure, try again later");
+    } else if (status == PR_RECIPIENT_LOCAL && addresses[0] == NULL) {
+        pr_connection_replyf(conn, "550 5.1.1 <%s>: List has no members", d->address);
+    } else if (status == PR_RECIPIENT_LOCAL) {
+        GString *out = g_string_new(NULL);
+        guint n = g_strv_length(addresses);
+
+        /* RFC 5321 §3.5.2: one mailbox per line; with RFC 2034 the status
+         * code on every line. */
+        for (guint i = 0; i < n; i++) {
+            g_string_append_printf(out, "250%c2.1.5 ", i + 1 < n ? '-' : ' ');
+            if (*names[i] != '\0') {
+                append_name(out, names[i]);
+                g_string_append_c(out, ' ');
+            }
+            g_string_append_printf(out, "<%s>\r\n", addresses[i]);
+        }
+        pr_connection_write(conn, out->str, out->len);
+        g_string_free(out, TRUE);
+    } else if (status == PR_RECIPIENT_UNKNOWN) {
+        pr_connection_replyf(conn, "550 5.1.1 <%s>: User unknown", d->address);
+    } else if (status == PR_RECIPIENT_REMOTE) {
+        pr_connection_reply(conn, "252 2.1.5 Cannot EXPN an address that is not local");
+    } else {
+        pr_connection_replyf(conn, "501 5.1.3 <%s>: Bad address syntax", d->address);
+    }
+    pr_connection_resume(conn);
+    vrfy_data_free(d);
+}
+
 static PrCommandResult
 verify(PrConnection *conn, SmtpSession *s, const char *args, const char *verb)
 {
@@ -100,8 +168,12 @@ verify(PrConnection *conn, SmtpSession *s, const char *args, const char *verb)
     pr_envelope_set_client(d->envelope, pr_connection_get_peer_ip(conn), s->helo,
                            smtp_received_protocol(conn, s));
     pr_envelope_set_auth_user(d->envelope, s->auth_user);
-    pr_delivery_check_recipient_async(pr_connection_get_host(conn), d->envelope, d->address,
-                                      pr_connection_get_cancellable(conn), checked, d);
+    if (strcmp(verb, "EXPN") == 0)
+        pr_delivery_expand_async(pr_connection_get_host(conn), d->address,
+                                 pr_connection_get_cancellable(conn), expanded, d);
+    else
+        pr_delivery_check_recipient_async(pr_connection_get_host(conn), d->envelope, d->address,
+                                          pr_connection_get_cancellable(conn), checked, d);
     return PR_COMMAND_ASYNC;
 }
 

@@ -44,7 +44,8 @@ typedef enum {
 typedef struct {
     GByteArray *data; /* the message, unstuffed; NULL once over the limit */
     gint64 size;      /* octets received (counted on after the limit) */
-    gint64 limit;     /* the service's max_message_size */
+    gint64 limit;     /* the service's max_message_size, or the sender's
+                       * smaller max outgoing size */
     gboolean too_big;
     gboolean bare_lf;
     gboolean bare_cr;
@@ -86,8 +87,11 @@ typedef struct {
     /* the transaction: from MAIL to the end of the message */
     PrEnvelope *envelope;
     char *sender;              /* as given, "" for <> */
+    gint64 mail_size;          /* MAIL ... SIZE=, or -1 */
+    gint64 sender_limit;       /* the sending user's max outgoing size, 0 = none */
     gboolean smtputf8;         /* MAIL ... SMTPUTF8 */
     GPtrArray *rcpts;          /* accepted recipients (char *), for hooks and logs */
+    struct _SmtpDsn *dsn;      /* RFC 3461 parameters, for success reports */
     struct _SmtpPath *pending; /* MAIL or RCPT being checked */
     SmtpBody body;
     gboolean bdat;       /* the message comes in BDAT chunks */
@@ -129,6 +133,8 @@ PrSaslMechanisms smtp_auth_mechanisms(PrConnection *conn);
 
 /* smtp-mail.c */
 PrCommandResult smtp_cmd_mail(PrConnection *conn, gpointer session, const char *args);
+/* The 552 reply for a message over the size limit that applies to it. */
+char *smtp_too_big_reply(SmtpSession *s);
 PrCommandResult smtp_cmd_rcpt(PrConnection *conn, gpointer session, const char *args);
 
 /* smtp-data.c */
@@ -142,6 +148,17 @@ void smtp_body_clear(SmtpBody *body);
 gsize smtp_scan_data(SmtpBody *body, const guint8 *data, gsize len, gboolean *ended);
 /* BDAT: keeps a chunk's bytes, noting bare CR, bare LF and NUL. */
 void smtp_scan_chunk(SmtpBody *body, const guint8 *data, gsize len);
+
+/* smtp-dsn.c: "delivered" reports for local recipients with NOTIFY=SUCCESS */
+typedef struct _SmtpDsn SmtpDsn;
+SmtpDsn *smtp_dsn_new(const char *ret, const char *envid);
+void smtp_dsn_free(SmtpDsn *dsn);
+/* Called with each accepted recipient, in the order of SmtpSession.rcpts. */
+void smtp_dsn_add_recipient(SmtpDsn *dsn, const char *notify, const char *orcpt);
+/* Keeps the message for the report if anyone wants one. */
+void smtp_dsn_keep_message(SmtpDsn *dsn, const char *sender, GBytes *message);
+/* Once the message is stored: the report, if one is due. */
+void smtp_dsn_report_delivered(PrHost *host, const SmtpSession *s, const PrDeliveryReport *report);
 
 /* smtp-deliver.c: the end of a message, whether it came by DATA or BDAT */
 PrCommandResult smtp_message_complete(PrConnection *conn, SmtpSession *s);

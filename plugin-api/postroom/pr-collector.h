@@ -22,6 +22,11 @@ G_BEGIN_DECLS
  * pr_envelope_set_collected()), so a crash at any moment can neither lose
  * a message (it is deleted at the ISP only after that commit) nor deliver
  * it twice (the UID is known before the next session starts).
+ *
+ * A message left on the server and its recipients asked (VPOP3's Query)
+ * carries a token: pr_collector_query_uid_async() stores it with the UID,
+ * pr_collector_find_query_async() finds the UID again from a reply, and
+ * pr_collector_request_uid_async() has the next session fetch it.
  */
 
 /**
@@ -310,5 +315,145 @@ typedef void (*PrCollectorNotifyFunc)(gint64 collector_id, gpointer user_data);
 PR_AVAILABLE_IN_1_0
 void pr_collector_set_notify(PrHost *host, PrModule *self, PrCollectorNotifyFunc func,
                              gpointer user_data);
+
+/**
+ * pr_collector_query_uid_async:
+ * @host: the host
+ * @collector_id: the collector
+ * @uid: the remote UID of a message held back (too big, or a Query rule)
+ * @token: the token the notice gave its readers: random, unguessable
+ *   (letters and digits), unique
+ * @recipients: (array zero-terminated=1): the addresses asked; a reply is
+ *   taken from these only
+ * @cancellable: (nullable): a cancellable
+ * @callback: (nullable): called on the main thread once it is stored
+ * @user_data: passed to @callback
+ *
+ * Records @uid as %PR_COLLECTOR_UID_QUERIED together with @token, the
+ * addresses asked and the time, replacing an earlier token of the UID.
+ * Keeps its first-seen time if it was known.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_collector_query_uid_async(PrHost *host, gint64 collector_id, const char *uid,
+                                  const char *token, const char *const *recipients,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data);
+
+/**
+ * pr_collector_query_uid_finish:
+ * @host: the host
+ * @result: the result
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE once stored
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_collector_query_uid_finish(PrHost *host, GAsyncResult *result, GError **error);
+
+/**
+ * PrCollectorQuery:
+ * @collector_id: the collector
+ * @collector: its name
+ * @uid: the remote UID
+ * @state: the UID's state now (%PR_COLLECTOR_UID_DOWNLOADED once fetched)
+ * @queried: when the recipients were asked (unix time)
+ * @recipients: (array zero-terminated=1): the addresses asked
+ * @reserved: not for modules
+ *
+ * The message a query token stands for. Free with
+ * pr_collector_query_free(); new fields are only ever added at the end.
+ */
+typedef struct {
+    gint64 collector_id;
+    const char *collector;
+    const char *uid;
+    PrCollectorUidState state;
+    gint64 queried;
+    const char *const *recipients;
+    gpointer reserved[4];
+} PrCollectorQuery;
+
+/**
+ * pr_collector_query_free:
+ * @query: (nullable): a query from pr_collector_find_query_finish()
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_collector_query_free(PrCollectorQuery *query);
+
+/**
+ * pr_collector_find_query_async:
+ * @host: the host
+ * @token: a token given to pr_collector_query_uid_async()
+ * @cancellable: (nullable): a cancellable
+ * @callback: called on the main thread
+ * @user_data: passed to @callback
+ *
+ * Looks up the message a query token stands for.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_collector_find_query_async(PrHost *host, const char *token, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+
+/**
+ * pr_collector_find_query_finish:
+ * @host: the host
+ * @result: the result
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): the query; %NULL without @error
+ *   when the token is unknown (never given, or its UID forgotten since),
+ *   %NULL with @error on failure
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+PrCollectorQuery *pr_collector_find_query_finish(PrHost *host, GAsyncResult *result,
+                                                 GError **error);
+
+/**
+ * pr_collector_request_uid_async:
+ * @host: the host
+ * @collector_id: the collector
+ * @uid: a UID the collector left on the server (queried, left or
+ *   requested)
+ * @cancellable: (nullable): a cancellable
+ * @callback: (nullable): called on the main thread
+ * @user_data: passed to @callback
+ *
+ * Marks @uid %PR_COLLECTOR_UID_REQUESTED and asks for a session now (as
+ * `postroomctl collector run` does; the #PrCollectorNotifyFunc hears of
+ * it), in one transaction: the next session downloads the message
+ * whatever the size limit and the download rules say. `postroomctl
+ * collector fetch` does the same.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_collector_request_uid_async(PrHost *host, gint64 collector_id, const char *uid,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data);
+
+/**
+ * pr_collector_request_uid_finish:
+ * @host: the host
+ * @result: the result
+ * @error: return location for a #GError: %PR_STORE_ERROR_NOT_FOUND when
+ *   the collector does not know the UID, %PR_STORE_ERROR_EXISTS when it
+ *   was downloaded already
+ *
+ * Returns: %TRUE once stored
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_collector_request_uid_finish(PrHost *host, GAsyncResult *result, GError **error);
 
 G_END_DECLS

@@ -102,6 +102,22 @@ PR_AVAILABLE_IN_1_0
 gboolean pr_user_is_enabled(const PrUser *user);
 
 /**
+ * pr_user_get_max_outgoing_size:
+ * @user: a user
+ *
+ * VPOP3's per-user "Max Outgoing Message Size": the largest message, in
+ * octets as received, that this user may send (`postroomctl user set
+ * --max-outgoing-size`). A protocol that accepts mail from the user (SMTP)
+ * refuses larger messages; the service's own limit applies as well.
+ *
+ * Returns: the limit in bytes, or 0 for none
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gint64 pr_user_get_max_outgoing_size(const PrUser *user);
+
+/**
  * pr_user_free:
  * @user: (nullable): a user
  *

@@ -49,6 +49,7 @@ static const char *const route_error_choices[] = {
     "admin-error", "admin-message", "user-error", "user-message", "bounce", "discard", NULL
 };
 static const char *const nul_choices[] = { "refuse", "remove", "replace", NULL };
+static const char *const pipelining_choices[] = { "auto", "no", NULL };
 
 typedef enum {
     O_SERVER,
@@ -72,6 +73,7 @@ typedef enum {
     O_ROUTE_ERROR_TO,
     O_NUL,
     O_NUL_CHAR,
+    O_PIPELINING,
     N_OPTIONS
 } OptionIndex;
 
@@ -103,6 +105,8 @@ static const OptionSpec specs[N_OPTIONS] = {
                            N_("Routing errors to:") },
     [O_NUL] = { "nul", KIND_ENUM, "refuse", nul_choices, 0, 0, N_("NUL bytes:") },
     [O_NUL_CHAR] = { "nul_char", KIND_CHAR, " ", NULL, 0, 0, N_("NUL replacement:") },
+    [O_PIPELINING] = { "pipelining", KIND_ENUM, "auto", pipelining_choices, 0, 0,
+                       N_("Pipelining:") },
 };
 
 /* ---- options ---- */
@@ -184,6 +188,10 @@ const GOptionEntry ctl_collector_entries[] = {
     OPT(O_NUL_CHAR, "nul-char", N_("The character replacing NUL bytes (default a space)"),
         N_("CHAR")),
     ALIAS(O_NUL_CHAR, "nul_char"),
+    OPT(O_PIPELINING, "pipelining",
+        N_("Pipeline commands when the server offers it: auto (default) or no (for servers "
+           "that offer it but mishandle it)"),
+        N_("auto|no")),
     { "enabled", 0, 0, G_OPTION_ARG_STRING, &opt_enabled,
       N_("Run the collector (default yes); no keeps it with its UIDs"), N_("yes|no") },
     { "priority", 0, 0, G_OPTION_ARG_STRING, &opt_priority,
@@ -966,5 +974,44 @@ ctl_cmd_collector_forget(Ctl *ctl, char **args, GError **error)
                      "downloaded again at its next session.\n",
                      (gulong)n),
             name, (gulong)n);
+    return 0;
+}
+
+/* ---- fetch ---- */
+
+/* What a recipient's reply to a query notice does (VPOP3 §2.5): the
+ * message the collector left on the server is fetched at its next
+ * session, which is asked for now. */
+int
+ctl_cmd_collector_fetch(Ctl *ctl, char **args, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autofree char *name = check_name(args[0], error);
+    const char *uid = args[1];
+    if (name == NULL || !ctl_open_store(ctl, error))
+        return -1;
+    g_autoptr(StoreCollector) c = store_collector_get(ctl->conn, name, &local);
+    if (c == NULL) {
+        collector_error(error, local, name);
+        return -1;
+    }
+    if (!store_collector_request_uid(ctl->conn, c->id, uid, g_get_real_time() / G_USEC_PER_SEC,
+                                     &local)) {
+        if (g_error_matches(local, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND) ||
+            g_error_matches(local, PR_STORE_ERROR, PR_STORE_ERROR_EXISTS))
+            g_set_error(error, CTL_ERROR, CTL_ERROR_DATA, _("Collector %s: %s"), name,
+                        local->message);
+        else
+            set_store_error(error, local);
+        return -1;
+    }
+    if (c->enabled)
+        g_print(_("Collector %s fetches the message %s at its next session, which the server "
+                  "was asked to run now.\n"),
+                name, uid);
+    else
+        g_print(_("Collector %s fetches the message %s at its next session; it is disabled: "
+                  "enable it with 'postroomctl collector set %s --enabled yes'.\n"),
+                name, uid, name);
     return 0;
 }

@@ -409,7 +409,8 @@ ctl_cmd_user_add(Ctl *ctl, char **args, GError **error)
                     _("Invalid full name: use one line of at most %d characters."), TEXT_MAX_CHARS);
         return -1;
     }
-    if (!ctl_open_store(ctl, error))
+    gint64 max_outgoing = -1;
+    if (!ctl_parse_max_outgoing(&max_outgoing, error) || !ctl_open_store(ctl, error))
         return -1;
     /* Checked before asking for the password, which would be wasted. */
     g_autoptr(StoreUser) existing = store_user_get(ctl->conn, name, &local);
@@ -439,6 +440,12 @@ ctl_cmd_user_add(Ctl *ctl, char **args, GError **error)
         return -1;
     }
     g_print(_("Created user %s.\n"), name);
+    if (max_outgoing > 0 && !store_user_set_max_outgoing(ctl->conn, name, max_outgoing, &local)) {
+        if (keep_secret)
+            explicit_bzero(secret, sizeof(secret));
+        set_store_error(error, local);
+        return -1;
+    }
     /* A failure here leaves a user without a secret: APOP and CRAM-MD5
      * fail for it, nothing else does. */
     if (keep_secret) {
@@ -551,6 +558,8 @@ user_to_json(CtlJson *json, const StoreUser *user, gboolean secret_stored)
     ctl_json_bool(json, user->enabled);
     ctl_json_key(json, "quota_bytes");
     ctl_json_int(json, user->quota_bytes);
+    ctl_json_key(json, "max_outgoing_size");
+    ctl_json_int(json, user->max_outgoing_size);
     ctl_json_key(json, "created");
     ctl_json_int(json, user->created);
     ctl_json_key(json, "password_scheme");
@@ -638,6 +647,10 @@ ctl_cmd_user_show(Ctl *ctl, char **args, GError **error)
     g_autofree char *quota =
         user->quota_bytes > 0 ? g_format_size(user->quota_bytes) : g_strdup(_("unlimited"));
     g_autofree char *used = g_format_size(user->used_bytes);
+    g_autofree char *max_outgoing =
+        user->max_outgoing_size > 0
+            ? g_format_size_full(user->max_outgoing_size, G_FORMAT_SIZE_LONG_FORMAT)
+            : g_strdup(_("unlimited"));
     g_autofree char *forward =
         user->forward_to != NULL && *user->forward_to != '\0'
             ? g_strdup_printf(user->forward_keep_copy ? _("%s (keeping a copy)") : "%s",
@@ -648,22 +661,16 @@ ctl_cmd_user_show(Ctl *ctl, char **args, GError **error)
             ? g_strdup_printf(user->assistant_only ? _("%s (only to them)") : "%s",
                               user->assistants)
             : g_strdup(_("none"));
-    const char *labels[] = { _("Name:"),
-                             _("Full name:"),
-                             _("Status:"),
-                             _("Quota:"),
-                             _("In use:"),
-                             _("Forward to:"),
-                             _("Assistants:"),
-                             _("In everyone:"),
-                             _("Created:"),
-                             _("Password hash:"),
-                             _("APOP/CRAM-MD5 secret:") };
+    const char *labels[] = { _("Name:"),       _("Full name:"),     _("Status:"),
+                             _("Quota:"),      _("In use:"),        _("Max outgoing size:"),
+                             _("Forward to:"), _("Assistants:"),    _("In everyone:"),
+                             _("Created:"),    _("Password hash:"), _("APOP/CRAM-MD5 secret:") };
     const char *values[] = { user->name,
                              user->full_name != NULL ? user->full_name : "",
                              user->enabled ? _("enabled") : _("disabled"),
                              quota,
                              used,
+                             max_outgoing,
                              forward,
                              assistants,
                              user->in_everyone ? _("yes") : _("no"),

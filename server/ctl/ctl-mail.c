@@ -220,12 +220,29 @@ tidy_list(const char *text)
     return g_strjoinv(";", items);
 }
 
+gboolean
+ctl_parse_max_outgoing(gint64 *out, GError **error)
+{
+    *out = -1;
+    if (ctl_options.max_outgoing_size == NULL)
+        return TRUE;
+    if (!config_parse_size(ctl_options.max_outgoing_size, out) || *out < 0) {
+        g_set_error(error, CTL_ERROR, CTL_ERROR_USAGE,
+                    _("--max-outgoing-size takes a size in bytes, or with K, M or G such as 10M "
+                      "(0 for no limit), not “%s”."),
+                    ctl_options.max_outgoing_size);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 int
 ctl_cmd_user_set(Ctl *ctl, char **args, GError **error)
 {
     g_autoptr(GError) local = NULL;
     g_autofree char *name = g_ascii_strdown(args[0], -1);
     gint64 quota = -1;
+    gint64 max_outgoing = -1;
 
     if (ctl_options.quota != NULL && !config_parse_size(ctl_options.quota, &quota)) {
         g_set_error(error, CTL_ERROR, CTL_ERROR_USAGE,
@@ -233,6 +250,8 @@ ctl_cmd_user_set(Ctl *ctl, char **args, GError **error)
                     ctl_options.quota);
         return -1;
     }
+    if (!ctl_parse_max_outgoing(&max_outgoing, error))
+        return -1;
     if (!ctl_open_store(ctl, error))
         return -1;
     g_autoptr(StoreUser) user = store_user_get(ctl->conn, name, &local);
@@ -253,7 +272,9 @@ ctl_cmd_user_set(Ctl *ctl, char **args, GError **error)
         !parse_yes_no("--everyone", ctl_options.everyone, &routing.in_everyone, error))
         return -1;
     if (!store_user_set_routing(ctl->conn, name, &routing, &local) ||
-        (quota >= 0 && !store_user_set_quota(ctl->conn, name, quota, &local))) {
+        (quota >= 0 && !store_user_set_quota(ctl->conn, name, quota, &local)) ||
+        (max_outgoing >= 0 &&
+         !store_user_set_max_outgoing(ctl->conn, name, max_outgoing, &local))) {
         g_set_error(error, CTL_ERROR, CTL_ERROR_UNAVAILABLE, "%s", local->message);
         return -1;
     }

@@ -58,11 +58,12 @@ typedef struct {
     char *assistant_only;
     char *everyone;
     char *quota;
-    char *local_only;   /* list set */
-    char *state;        /* queue list */
-    gboolean all;       /* queue hold, release, delete; user drop-secret */
-    gboolean no_secret; /* user add, user passwd */
-    gboolean force;     /* mailbox unlock (mailbox release, purge use all) */
+    char *max_outgoing_size; /* user add, user set */
+    char *local_only;        /* list set */
+    char *state;             /* queue list */
+    gboolean all;            /* queue hold, release, delete; user drop-secret */
+    gboolean no_secret;      /* user add, user passwd */
+    gboolean force;          /* mailbox unlock (mailbox release, purge use all) */
 } CtlOptions;
 
 extern CtlOptions ctl_options;
@@ -114,6 +115,8 @@ int ctl_cmd_user_drop_secret(Ctl *ctl, char **args, GError **error);
 /* ctl-mail.c */
 int ctl_cmd_deliver(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_user_set(Ctl *ctl, char **args, GError **error);
+/* --max-outgoing-size: -1 when not given; FALSE with @error when invalid. */
+gboolean ctl_parse_max_outgoing(gint64 *out, GError **error);
 int ctl_cmd_list_set(Ctl *ctl, char **args, GError **error);
 
 /* ctl-queue.c */
@@ -132,6 +135,7 @@ int ctl_cmd_collector_list(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_collector_show(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_collector_run(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_collector_forget(Ctl *ctl, char **args, GError **error);
+int ctl_cmd_collector_fetch(Ctl *ctl, char **args, GError **error);
 /* The options of collector add and set (the settings, --enabled,
  * --priority, the password options). */
 extern const GOptionEntry ctl_collector_entries[];

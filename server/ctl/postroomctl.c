@@ -35,6 +35,8 @@ static const GOptionEntry user_add_entries[] = {
       N_("TEXT") },
     { "no-secret", 0, 0, G_OPTION_ARG_NONE, &ctl_options.no_secret,
       N_("Do not store an APOP/CRAM-MD5 secret even though [auth] store_secrets=true"), NULL },
+    { "max-outgoing-size", 0, 0, G_OPTION_ARG_STRING, &ctl_options.max_outgoing_size,
+      N_("Largest message the user may send, such as 10M (0 for no limit)"), N_("SIZE") },
     { NULL }
 };
 
@@ -102,6 +104,8 @@ static const GOptionEntry user_set_entries[] = {
       N_("Include the user in the built-in everyone list"), N_("yes|no") },
     { "quota", 0, 0, G_OPTION_ARG_STRING, &ctl_options.quota,
       N_("Mailbox quota (0 for none); never refuses incoming mail"), N_("SIZE") },
+    { "max-outgoing-size", 0, 0, G_OPTION_ARG_STRING, &ctl_options.max_outgoing_size,
+      N_("Largest message the user may send, such as 10M (0 for no limit)"), N_("SIZE") },
     { NULL }
 };
 
@@ -160,8 +164,8 @@ static const CtlCommand commands[] = {
       user_drop_secret_entries, TRUE, ctl_cmd_user_drop_secret },
     { "user list", "", N_("List the users"), 0, 0, NULL, TRUE, ctl_cmd_user_list },
     { "user show", N_("NAME"), N_("Show one user"), 1, 1, NULL, TRUE, ctl_cmd_user_show },
-    { "user set", N_("NAME"), N_("Change a user's forwarding, assistants or quota"), 1, 1,
-      user_set_entries, TRUE, ctl_cmd_user_set },
+    { "user set", N_("NAME"), N_("Change a user's forwarding, assistants, quota or size limit"), 1,
+      1, user_set_entries, TRUE, ctl_cmd_user_set },
     { "user enable", N_("NAME"), N_("Allow a user to log in again"), 1, 1, NULL, TRUE,
       ctl_cmd_user_enable },
     { "user disable", N_("NAME"), N_("Stop a user from logging in"), 1, 1, NULL, TRUE,
@@ -222,6 +226,10 @@ static const CtlCommand commands[] = {
     { "collector forget", N_("NAME"),
       N_("Forget a collector's UIDs: what is on the server is downloaded again"), 1, 1, NULL, TRUE,
       ctl_cmd_collector_forget },
+    { "collector fetch", N_("NAME UID"),
+      N_("Download a message the collector left on the server (queried, or left by a rule) at "
+         "its next session, and ask for that session now"),
+      2, 2, NULL, TRUE, ctl_cmd_collector_fetch },
     { "unlock", N_("ADDRESS"), N_("Clear the login lockout of a client address"), 1, 1, NULL, TRUE,
       ctl_cmd_unlock },
     { "modules", "", N_("List the installed modules and the refused module files"), 0, 0, NULL,

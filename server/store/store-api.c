@@ -14,6 +14,7 @@ struct _PrUser {
     char *name;
     char *full_name;
     gboolean enabled;
+    gint64 max_outgoing_size;
 };
 
 gint64
@@ -44,6 +45,13 @@ pr_user_is_enabled(const PrUser *user)
     return user->enabled;
 }
 
+gint64
+pr_user_get_max_outgoing_size(const PrUser *user)
+{
+    g_return_val_if_fail(user != NULL, 0);
+    return user->max_outgoing_size;
+}
+
 void
 pr_user_free(PrUser *user)
 {
@@ -52,6 +60,19 @@ pr_user_free(PrUser *user)
     g_free(user->name);
     g_free(user->full_name);
     g_free(user);
+}
+
+PrUser *
+store_user_to_pr(StoreUser *su)
+{
+    PrUser *user = g_new0(PrUser, 1);
+
+    user->id = su->id;
+    user->name = g_steal_pointer(&su->name);
+    user->full_name = g_steal_pointer(&su->full_name);
+    user->enabled = su->enabled;
+    user->max_outgoing_size = su->max_outgoing_size;
+    return user;
 }
 
 /* The task handed back to the module: its task data is the host. */
@@ -87,16 +108,8 @@ static gpointer
 lookup_user_job(StoreConn *conn, gpointer data, GError **error)
 {
     g_autoptr(StoreUser) su = store_user_get(conn, data, error);
-    PrUser *user;
 
-    if (su == NULL)
-        return NULL;
-    user = g_new0(PrUser, 1);
-    user->id = su->id;
-    user->name = g_steal_pointer(&su->name);
-    user->full_name = g_steal_pointer(&su->full_name);
-    user->enabled = su->enabled;
-    return user;
+    return su != NULL ? store_user_to_pr(su) : NULL;
 }
 
 static void

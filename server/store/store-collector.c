@@ -407,6 +407,12 @@ store_collector_end(StoreConn *c, gint64 id, const char *instance, gint64 now, c
     return TRUE;
 }
 
+gint64
+store_collector_release_instance(StoreConn *c, const char *instance, GError **error)
+{
+    return store_conn_exec(c, Q_COLLECTOR_RELEASE_INSTANCE, error, "instance", instance, NULL);
+}
+
 /* ---- UIDs ---- */
 
 typedef enum {
@@ -533,4 +539,88 @@ store_collector_uid_downloaded(StoreConn *c, gint64 id, const char *uid, gint64 
     return store_conn_exec(c, Q_COLLECTOR_UID_SET, error, "uid", uid, "state",
                            uid_states[STORE_COLLECTOR_UID_DOWNLOADED], "now", now, "id", id,
                            NULL) >= 0;
+}
+
+/* ---- the Query flow ---- */
+
+gboolean
+store_collector_query_uid(StoreConn *c, gint64 id, const char *uid, const char *token,
+                          const char *rcpts, gint64 now, GError **error)
+{
+    gint rows = store_conn_exec(c, Q_COLLECTOR_UID_QUERY, error, "uid", uid, "now", now, "token",
+                                token, "rcpts", rcpts, "id", id, NULL);
+    if (rows < 0)
+        return FALSE;
+    if (rows == 0) {
+        g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND,
+                    _("The collector %lld does not exist."), (long long)id);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+void
+store_collector_query_free(StoreCollectorQuery *query)
+{
+    if (query == NULL)
+        return;
+    g_free(query->collector);
+    g_free(query->uid);
+    g_free(query->rcpts);
+    g_free(query);
+}
+
+StoreCollectorQuery *
+store_collector_find_query(StoreConn *c, const char *token, GError **error)
+{
+    g_autoptr(GdaDataModel) m =
+        store_conn_select(c, Q_COLLECTOR_QUERY_FIND, error, "token", token, NULL);
+    if (m == NULL || gda_data_model_get_n_rows(m) != 1)
+        return NULL;
+    StoreCollectorQuery *q = g_new0(StoreCollectorQuery, 1);
+    q->collector_id = store_model_int64(m, 0, 0);
+    q->collector = store_model_string(m, 1, 0);
+    q->uid = store_model_string(m, 2, 0);
+    g_autofree char *state = store_model_string(m, 3, 0);
+    q->state = uid_state_from_name(state);
+    q->queried_at = store_model_int64(m, 4, 0);
+    q->rcpts = store_model_string(m, 5, 0);
+    if (q->rcpts == NULL)
+        q->rcpts = g_strdup("");
+    return q;
+}
+
+gboolean
+store_collector_request_uid(StoreConn *c, gint64 id, const char *uid, gint64 now, GError **error)
+{
+    if (!store_begin(c, error))
+        return FALSE;
+    gint rows =
+        store_conn_exec(c, Q_COLLECTOR_UID_REQUEST, error, "now", now, "id", id, "uid", uid, NULL);
+    if (rows < 0)
+        goto fail;
+    if (rows == 0) {
+        g_autoptr(GdaDataModel) m =
+            store_conn_select(c, Q_COLLECTOR_UID_STATE, error, "id", id, "uid", uid, NULL);
+        if (m == NULL)
+            goto fail;
+        if (gda_data_model_get_n_rows(m) == 0)
+            g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND,
+                        _("The collector has not seen a message with the UID “%s” (it is listed "
+                          "by a session first)."),
+                        uid);
+        else
+            g_set_error(error, PR_STORE_ERROR, PR_STORE_ERROR_EXISTS,
+                        _("The message with the UID “%s” was downloaded already; `postroomctl "
+                          "collector forget` makes the collector fetch everything again."),
+                        uid);
+        goto fail;
+    }
+    if (store_conn_exec(c, Q_COLLECTOR_REQUEST_RUN, error, "now", now, "id", id, NULL) < 0)
+        goto fail;
+    return store_commit(c, error);
+
+fail:
+    store_rollback(c);
+    return FALSE;
 }

@@ -81,6 +81,10 @@ gboolean store_collector_begin(StoreConn *c, gint64 id, const char *instance, gi
 gboolean store_collector_end(StoreConn *c, gint64 id, const char *instance, gint64 now,
                              const char *result, GError **error);
 
+/* Gives back every claim @instance holds (its sessions are gone: it
+ * crashed, or stops). Returns how many, or -1. */
+gint64 store_collector_release_instance(StoreConn *c, const char *instance, GError **error);
+
 /* Same order as PrCollectorUidState. */
 typedef enum {
     STORE_COLLECTOR_UID_DOWNLOADED,
@@ -116,3 +120,32 @@ gboolean store_collector_set_uid(StoreConn *c, gint64 id, const char *uid,
  * collector that is gone records nothing and is no error. */
 gboolean store_collector_uid_downloaded(StoreConn *c, gint64 id, const char *uid, gint64 now,
                                         GError **error);
+
+/* The Query flow. Records @uid as queried with the random @token its
+ * notice carries and the addresses asked (@rcpts, comma-separated).
+ * PR_STORE_ERROR_NOT_FOUND when there is no such collector. */
+gboolean store_collector_query_uid(StoreConn *c, gint64 id, const char *uid, const char *token,
+                                   const char *rcpts, gint64 now, GError **error);
+
+typedef struct {
+    gint64 collector_id;
+    char *collector; /* its name */
+    char *uid;
+    StoreCollectorUidState state;
+    gint64 queried_at;
+    char *rcpts; /* comma-separated */
+} StoreCollectorQuery;
+
+void store_collector_query_free(StoreCollectorQuery *query);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreCollectorQuery, store_collector_query_free)
+
+/* The UID a query token stands for; NULL without @error set when the token
+ * is unknown (never given, or its UID forgotten). */
+StoreCollectorQuery *store_collector_find_query(StoreConn *c, const char *token, GError **error);
+
+/* Marks @uid of collector @id requested (fetched at the next session
+ * whatever the size limit and the rules say) and asks for a session now,
+ * in one transaction. PR_STORE_ERROR_NOT_FOUND when the collector does
+ * not know the UID, PR_STORE_ERROR_EXISTS when it was downloaded already. */
+gboolean store_collector_request_uid(StoreConn *c, gint64 id, const char *uid, gint64 now,
+                                     GError **error);

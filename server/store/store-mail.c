@@ -73,6 +73,7 @@ store_directory_load(StoreConn *c, RouterData *data, GError **error)
         u->assistants = split_list(assistants);
         u->assistant_only = store_model_bool(users, 4, r);
         u->in_everyone = store_model_bool(users, 5, r);
+        u->full_name = store_model_string(users, 6, r);
         router_data_add_user(data, u);
     }
 

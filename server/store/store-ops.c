@@ -80,6 +80,7 @@ user_from_row(GdaDataModel *model, int row)
     user->assistants = store_model_string(model, 10, row);
     user->assistant_only = store_model_bool(model, 11, row);
     user->in_everyone = store_model_bool(model, 12, row);
+    user->max_outgoing_size = store_model_int64(model, 13, row);
     return user;
 }
 
@@ -184,6 +185,18 @@ store_user_set_enabled(StoreConn *c, const char *name, gboolean enabled, GError 
                                        lname, NULL),
                        error, _("There is no user “%s”."), lname) &&
            store_directory_bump(c, error);
+}
+
+gboolean
+store_user_set_max_outgoing(StoreConn *c, const char *name, gint64 bytes, GError **error)
+{
+    g_autofree char *lname = canonical_name(name, error);
+
+    if (lname == NULL)
+        return FALSE;
+    return changed_one(
+        store_conn_exec(c, Q_USER_SET_MAX_OUTGOING, error, "size", bytes, "name", lname, NULL),
+        error, _("There is no user “%s”."), lname);
 }
 
 StoreUser *

@@ -21,10 +21,13 @@ typedef struct {
     char *assistants; /* ';'-separated */
     gboolean assistant_only;
     gboolean in_everyone;
+    gint64 max_outgoing_size; /* bytes the user may send; 0 = unlimited */
 } StoreUser;
 
 void store_user_free(StoreUser *user);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreUser, store_user_free)
+/* The SDK's snapshot of @user (store-api.c); steals its strings. */
+PrUser *store_user_to_pr(StoreUser *user);
 
 /* Creates the user and its INBOX folder in one transaction. */
 gint64 store_user_add(StoreConn *c, const char *name, const char *pwhash, const char *full_name,
@@ -33,6 +36,9 @@ gboolean store_user_delete(StoreConn *c, const char *name, GError **error);
 gboolean store_user_set_password(StoreConn *c, const char *name, const char *pwhash,
                                  GError **error);
 gboolean store_user_set_enabled(StoreConn *c, const char *name, gboolean enabled, GError **error);
+/* VPOP3's "Max Outgoing Message Size"; read when a message is sent, so
+ * the directory snapshot does not carry it. */
+gboolean store_user_set_max_outgoing(StoreConn *c, const char *name, gint64 bytes, GError **error);
 StoreUser *store_user_get(StoreConn *c, const char *name, GError **error);
 GPtrArray *store_user_list(StoreConn *c, GError **error); /* of StoreUser, by name */
 

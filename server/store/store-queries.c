@@ -42,12 +42,14 @@ static const char *const queries[Q_N_QUERIES] = {
                            "WHERE name = ##name::string",
     [Q_USER_GET] = "SELECT id, name, full_name, pwhash, enabled, quota_bytes, created, "
                    "used_bytes, forward_to, forward_keep_copy, assistants, assistant_only, "
-                   "in_everyone FROM users WHERE name = ##name::string",
+                   "in_everyone, max_outgoing_size FROM users WHERE name = ##name::string",
     [Q_USER_LIST] = "SELECT id, name, full_name, pwhash, enabled, quota_bytes, created, "
                     "used_bytes, forward_to, forward_keep_copy, assistants, assistant_only, "
-                    "in_everyone FROM users ORDER BY name",
+                    "in_everyone, max_outgoing_size FROM users ORDER BY name",
     [Q_USER_SET_QUOTA] = "UPDATE users SET quota_bytes = ##quota::gint64 "
                          "WHERE name = ##name::string",
+    [Q_USER_SET_MAX_OUTGOING] = "UPDATE users SET max_outgoing_size = ##size::gint64 "
+                                "WHERE name = ##name::string",
     [Q_FOLDER_ADD] = "INSERT INTO folders (user_id, name, uidvalidity, special_use) "
                      "VALUES (##user_id::gint64, ##name::string, ##uidvalidity::gint64, "
                      "##special_use::string::null)",
@@ -144,7 +146,7 @@ static const char *const queries[Q_N_QUERIES] = {
     [Q_DIRECTORY_VERSION] = "SELECT version FROM directory_version WHERE id = 1",
     [Q_DIRECTORY_BUMP] = "UPDATE directory_version SET version = version + 1 WHERE id = 1",
     [Q_DIR_USERS] = "SELECT name, forward_to, forward_keep_copy, assistants, assistant_only, "
-                    "in_everyone FROM users ORDER BY name",
+                    "in_everyone, full_name FROM users ORDER BY name",
     [Q_DIR_LISTS] = "SELECT l.name, l.kind, l.local_senders_only, m.member FROM lists l "
                     "LEFT JOIN list_members m ON m.list_id = l.id ORDER BY l.name, m.member",
     [Q_USER_SET_ROUTING] =
@@ -330,6 +332,10 @@ static const char *const queries[Q_N_QUERIES] = {
                         "run_requested <= session_started THEN 0 ELSE run_requested END, "
                         "claimed_by = '', claim_expires = 0, session_started = 0 "
                         "WHERE id = ##id::gint64 AND claimed_by = ##instance::string",
+    /* At start-up (a crash left them) and at shutdown (a session that did
+     * not end in time): the run's result stays; a "run now" stays asked. */
+    [Q_COLLECTOR_RELEASE_INSTANCE] = "UPDATE collectors SET claimed_by = '', claim_expires = 0, "
+                                     "session_started = 0 WHERE claimed_by = ##instance::string",
     [Q_COLLECTOR_UID_COUNTS] = "SELECT collector_id, CAST(COUNT(*) AS BIGINT) "
                                "FROM collector_uids GROUP BY collector_id",
     [Q_COLLECTOR_UID_STATES] = "SELECT state, CAST(COUNT(*) AS BIGINT) FROM collector_uids "
@@ -352,6 +358,28 @@ static const char *const queries[Q_N_QUERIES] = {
                             "ON CONFLICT (collector_id, uid) DO UPDATE SET state = excluded.state, "
                             "updated = excluded.updated, missing_since = 0",
     [Q_COLLECTOR_FORGET] = "DELETE FROM collector_uids WHERE collector_id = ##id::gint64",
+    /* The Query flow (migration 007): Q_COLLECTOR_UID_SET with the token,
+     * the addresses asked and the time. */
+    [Q_COLLECTOR_UID_QUERY] =
+        "INSERT INTO collector_uids (collector_id, uid, state, first_seen, updated, query_token, "
+        "query_rcpts, queried_at) SELECT id, ##uid::string, 'queried', ##now::gint64, "
+        "##now::gint64, ##token::string, ##rcpts::string, ##now::gint64 FROM collectors "
+        "WHERE id = ##id::gint64 ON CONFLICT (collector_id, uid) DO UPDATE SET "
+        "state = excluded.state, updated = excluded.updated, missing_since = 0, "
+        "query_token = excluded.query_token, query_rcpts = excluded.query_rcpts, "
+        "queried_at = excluded.queried_at",
+    [Q_COLLECTOR_QUERY_FIND] =
+        "SELECT u.collector_id, c.name, u.uid, u.state, u.queried_at, u.query_rcpts "
+        "FROM collector_uids u JOIN collectors c ON c.id = u.collector_id "
+        "WHERE u.query_token = ##token::string",
+    [Q_COLLECTOR_UID_STATE] = "SELECT state FROM collector_uids "
+                              "WHERE collector_id = ##id::gint64 AND uid = ##uid::string",
+    /* Downloaded messages stay downloaded: fetching them again is
+     * `collector forget`'s. */
+    [Q_COLLECTOR_UID_REQUEST] =
+        "UPDATE collector_uids SET state = 'requested', updated = ##now::gint64 "
+        "WHERE collector_id = ##id::gint64 AND uid = ##uid::string "
+        "AND state IN ('queried', 'left', 'requested')",
 
     [Q_FOLDER_LOCK_SERIAL] = "UPDATE folders SET lock_serial = lock_serial + 1 "
                              "WHERE id = ##id::gint64",

@@ -14,7 +14,12 @@ removes (RFC 1939). Misbehaviours, each a field the test sets:
 - fail_quit: answer QUIT with -ERR (nothing is removed);
 - pause_retr / pause_dele: uid: send half of that message (or nothing of
   the DELE reply), set `paused` and wait until the client goes away (for
-  the crash tests, which kill the client there).
+  the crash tests, which kill the client there);
+- no_top: answer TOP with -ERR, as servers without it do (TOP is still
+  in CAPA, as some of those claim it anyway);
+- pipelining: list PIPELINING in CAPA, and wait a moment after reading
+  each command before answering it: a command that arrived meanwhile was
+  pipelined, and is counted in `pipelined`.
 
 Message data is sent as given (bytes, NULs included), dot-stuffed, with
 CRLF line ends.
@@ -46,6 +51,9 @@ class ScriptedPOP3:
         self.fail_quit = False
         self.pause_retr = None
         self.pause_dele = None
+        self.no_top = False
+        self.pipelining = False
+        self.pipelined = 0  # commands that came before the previous one's reply
         self.paused = None  # (command, uid) once a pause is reached
         self.lock = threading.Condition()
         self.sessions = 0
@@ -144,6 +152,19 @@ class Session:
             if len(self.buf) > 65536:
                 raise AssertionError("client line too long")
         line, self.buf = self.buf.split(b"\n", 1)
+        if self.server.pipelining and self.authed:
+            # Whatever the client sends before this command is answered.
+            time.sleep(0.1)
+            self.conn.setblocking(False)
+            try:
+                self.buf += self.conn.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                pass
+            finally:
+                self.conn.settimeout(IO_TIMEOUT)
+            if b"\n" in self.buf:
+                with self.server.lock:
+                    self.server.pipelined += 1
         return line.rstrip(b"\r").decode("utf-8", "replace")
 
     def pause(self, what):
@@ -183,7 +204,8 @@ class Session:
                 self.server.commands.append("PASS ***" if verb == "PASS" else line)
                 self.server.lock.notify_all()
             if verb == "CAPA":
-                self.send("+OK\r\nTOP\r\nUIDL\r\nUSER\r\n.\r\n")
+                extra = "PIPELINING\r\n" if self.server.pipelining else ""
+                self.send("+OK\r\nTOP\r\nUIDL\r\nUSER\r\n" + extra + ".\r\n")
             elif verb == "USER":
                 self.user_ok = arg == self.server.user
                 self.send("+OK\r\n")
@@ -223,6 +245,9 @@ class Session:
                 n, m = self.message(arg)
                 if m is None:
                     self.send("-ERR no such message\r\n")
+                    continue
+                if verb == "TOP" and self.server.no_top:
+                    self.send("-ERR unknown command\r\n")
                     continue
                 if verb == "RETR" and m.uid in self.server.retr_err:
                     self.send("-ERR %s\r\n" % self.server.retr_err[m.uid])

@@ -9,7 +9,8 @@
  * middle, a server that stalls (the command timeout ends it), a server that
  * drops the connection, a refused connection, STLS required but missing;
  * commands queued while others run, sent at once with PIPELINING (RFC 2449)
- * and one by one without it.
+ * and one by one without it or when the options turn it off; a server
+ * that refuses TOP (the TOPs queued behind are not sent).
  * TLS itself is tested against Dovecot (tests/collector/test_collector.py). */
 
 #include "postroom-config.h"
@@ -276,6 +277,7 @@ dele(CollectorPop3 *p, guint msgno, GError **error)
  * order in which the results came. */
 typedef struct {
     gboolean dele;
+    gboolean top; /* TOP msgno 0 rather than RETR */
     guint msgno;
     GAsyncResult *result;
     guint order;
@@ -305,8 +307,8 @@ run_queued(CollectorPop3 *p, Slot *slots, guint n)
         if (slots[i].dele)
             collector_pop3_dele_async(p, slots[i].msgno, got_slot, &slots[i]);
         else
-            collector_pop3_fetch_async(p, slots[i].msgno, -1, 0, COLLECTOR_NUL_REFUSE, ' ',
-                                       got_slot, &slots[i]);
+            collector_pop3_fetch_async(p, slots[i].msgno, slots[i].top ? 0 : -1, 0,
+                                       COLLECTOR_NUL_REFUSE, ' ', got_slot, &slots[i]);
     }
     id = g_timeout_add_seconds(WAIT_SECONDS, deadline_passed, NULL);
     while (counter < n)
@@ -810,6 +812,99 @@ test_pipelining_drop(void)
     clear_slots(q, G_N_ELEMENTS(q));
 }
 
+/* pipelining off in the options: a server offering PIPELINING gets one
+ * command at a time all the same. */
+static void
+test_pipelining_off(void)
+{
+    static const Step script[] = {
+        PIPELINING_CAPA,
+        EXPECT("RETR 1"),
+        QUIET,
+        SEND("+OK\r\none\r\n.\r\n"),
+        EXPECT("DELE 1"),
+        QUIET,
+        SEND("+OK\r\n"),
+        EXPECT("RETR 2"),
+        QUIET,
+        SEND("+OK\r\ntwo\r\n.\r\n"),
+        EXPECT("QUIT"),
+        SEND("+OK\r\n"),
+        END,
+    };
+    Server *srv = server_start(script);
+    CollectorPop3Options o = {
+        .server = "127.0.0.1",
+        .port = srv->port,
+        .auth = COLLECTOR_AUTH_USER,
+        .username = "u",
+        .password = "p",
+        .connect_timeout = 5,
+        .command_timeout = 2,
+        .no_pipelining = TRUE,
+    };
+    CollectorPop3 *p = collector_pop3_new(&o);
+    g_autoptr(GError) error = NULL;
+    Slot q[] = { { .msgno = 1 }, { .dele = TRUE, .msgno = 1 }, { .msgno = 2 } };
+
+    g_assert_true(login(p, &error));
+    g_assert_true(collector_pop3_get_capa(p)->pipelining);
+    g_assert_false(collector_pop3_is_pipelining(p));
+    /* CAPA without TOP (RFC 2449 §6.2): it is not tried. */
+    g_assert_false(collector_pop3_has_top(p));
+    run_queued(p, q, G_N_ELEMENTS(q));
+    g_autoptr(CollectorPop3Message) m1 = collector_pop3_fetch_finish(p, q[0].result, &error);
+    g_assert_no_error(error);
+    g_assert_true(collector_pop3_dele_finish(p, q[1].result, &error));
+    g_autoptr(CollectorPop3Message) m2 = collector_pop3_fetch_finish(p, q[2].result, &error);
+    g_assert_no_error(error);
+    g_assert_true(quit(p, &error));
+    close_client(p);
+    server_finish(srv);
+    clear_slots(q, G_N_ELEMENTS(q));
+}
+
+/* A server without TOP: the first TOP is answered -ERR; the TOP queued
+ * behind it fails without being sent; RETR works; has_top() says so. */
+static void
+test_top_refused(void)
+{
+    static const Step script[] = {
+        LOGIN,
+        EXPECT("TOP 1 0"),
+        SEND("-ERR unknown command\r\n"),
+        EXPECT("RETR 2"),
+        SEND("+OK\r\nSubject: two\r\n\r\nbody\r\n.\r\n"),
+        EXPECT("QUIT"),
+        SEND("+OK\r\n"),
+        END,
+    };
+    Server *srv = server_start(script);
+    CollectorPop3 *p = client_new(srv->port, COLLECTOR_AUTH_USER, COLLECTOR_TLS_NONE, "u", "p");
+    g_autoptr(GError) error = NULL;
+    Slot q[] = { { .top = TRUE, .msgno = 1 }, { .top = TRUE, .msgno = 2 }, { .msgno = 2 } };
+
+    g_assert_true(login(p, &error));
+    g_assert_true(collector_pop3_has_top(p));
+    run_queued(p, q, G_N_ELEMENTS(q));
+    g_assert_null(collector_pop3_fetch_finish(p, q[0].result, &error));
+    g_assert_error(error, COLLECTOR_POP3_ERROR, COLLECTOR_POP3_ERROR_UNSUPPORTED);
+    g_clear_error(&error);
+    g_assert_null(collector_pop3_fetch_finish(p, q[1].result, &error));
+    g_assert_error(error, COLLECTOR_POP3_ERROR, COLLECTOR_POP3_ERROR_UNSUPPORTED);
+    g_clear_error(&error);
+    g_assert_false(collector_pop3_has_top(p));
+    g_autoptr(CollectorPop3Message) m = collector_pop3_fetch_finish(p, q[2].result, &error);
+    g_assert_no_error(error);
+    const char want[] = "Subject: two\r\n\r\nbody\r\n";
+    g_assert_cmpmem(g_bytes_get_data(m->data, NULL), g_bytes_get_size(m->data), want,
+                    sizeof want - 1);
+    g_assert_true(quit(p, &error));
+    close_client(p);
+    server_finish(srv);
+    clear_slots(q, G_N_ELEMENTS(q));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -829,5 +924,7 @@ main(int argc, char **argv)
     g_test_add_func("/collector-pop3/pipelining", test_pipelining);
     g_test_add_func("/collector-pop3/queue-without-pipelining", test_queue_without_pipelining);
     g_test_add_func("/collector-pop3/pipelining-drop", test_pipelining_drop);
+    g_test_add_func("/collector-pop3/pipelining-off", test_pipelining_off);
+    g_test_add_func("/collector-pop3/top-refused", test_top_refused);
     return g_test_run();
 }

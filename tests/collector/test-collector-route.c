@@ -689,6 +689,42 @@ test_route_bounds(void)
     g_assert_cmpstr(d2, ==, "t@example.com[To]");
 }
 
+/* collector_message_remove_field(): the ISP's Return-Path goes, folded
+ * lines with it, any case, "Name :" too; nothing in the body; the same
+ * bytes back when there is none. */
+static void
+test_remove_field(void)
+{
+    static const struct {
+        const char *in, *out;
+        guint removed;
+    } cases[] = {
+        { "Return-Path: <a@isp>\r\nFrom: x\r\n\r\nReturn-Path: body\r\n",
+          "From: x\r\n\r\nReturn-Path: body\r\n", 1 },
+        { "From: x\r\nreturn-path :\r\n <a@isp>\r\n\tmore\r\nRETURN-PATH: <b@isp>\r\nTo: "
+          "y\r\n\r\nb",
+          "From: x\r\nTo: y\r\n\r\nb", 2 },
+        { "Return-Paths: <a@isp>\r\nX-Return-Path: z\r\n\r\n",
+          "Return-Paths: <a@isp>\r\nX-Return-Path: z\r\n\r\n", 0 },
+        { "Return-Path: <a@isp>\nSubject: lf\n\nbody\n", "Subject: lf\n\nbody\n", 1 },
+        { "Return-Path: <a@isp>", "", 1 },
+        { "", "", 0 },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GBytes) in = g_bytes_new_static(cases[i].in, strlen(cases[i].in));
+        guint removed = 99;
+        g_autoptr(GBytes) out = collector_message_remove_field(in, "Return-Path", &removed);
+        gsize len = 0;
+        const char *data = g_bytes_get_data(out, &len);
+        g_autofree char *text = g_strndup(data, len);
+        g_assert_cmpstr(text, ==, cases[i].out);
+        g_assert_cmpuint(removed, ==, cases[i].removed);
+        if (cases[i].removed == 0)
+            g_assert_true(out == in);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -706,5 +742,6 @@ main(int argc, char **argv)
     g_test_add_func("/collector/route/table", test_route_table);
     g_test_add_func("/collector/route/implicit-mapping", test_route_implicit_mapping);
     g_test_add_func("/collector/route/bounds", test_route_bounds);
+    g_test_add_func("/collector/headers/remove-field", test_remove_field);
     return g_test_run();
 }

@@ -9,12 +9,19 @@ UIDs, renumbers messages, answers -ERR in the middle of a download, sends
 NUL bytes, stalls, or is not there at all."""
 
 import os
+import re
 import shutil
+import signal
 import time
 
 from collectortest import (
     DOMAIN, ISP_PASSWORD, CollectorTestCase, Dovecot, Message, ScriptedPOP3, free_port,
     message, run_tests)
+
+
+def untagged(subjects):
+    """Subjects without a query notice's token (" [query:TOKEN]"), sorted."""
+    return sorted(re.sub(r" \[query:[a-z2-7]{26}\]$", "", s) for s in subjects)
 
 
 def header_value(msg, name):
@@ -264,15 +271,48 @@ class RouteErrors(CollectorTestCase):
         self.assertEqual(self.server.subjects("admin"), ["for-nobody-1"])
         self.assertEqual(isp.uids(), [])
 
+    def queued_to(self, rcpt):
+        """The messages queued for @rcpt, as bytes."""
+        rows = self.server.query(
+            "SELECT m.spool_path FROM queue q JOIN messages m ON m.id = q.message_id "
+            "WHERE q.recipient = :rcpt", {"rcpt": rcpt})
+        out = []
+        for (path,) in rows:
+            with open(os.path.join(self.server.data_dir, "spool", path), "rb") as f:
+                out.append(f.read())
+        return out
+
     def test_bounce(self):
         isp = self.isp([Message("b1", message("for-nobody-2", to="ghost@%s" % DOMAIN))])
         self.server.add_collector("bounce", "127.0.0.1", isp.port, routing="headers",
                                   accepted_domains=DOMAIN, route_error="bounce")
         self.server.run("bounce")
-        rows = self.server.query("SELECT recipient FROM queue")
-        self.assertIn(("sender@remote.test",), rows)
+        (dsn,) = self.queued_to("sender@remote.test")
         self.assertEqual(isp.uids(), [])
         self.assertNotIn("for-nobody-2", self.server.subjects("admin"))
+        # An RFC 3464 report: the three parts, the per-recipient fields.
+        self.assertRegex(dsn, rb"(?i)\r\ncontent-type: multipart/report; "
+                              rb"report-type=delivery-status;")
+        self.assertIn(b"\r\nContent-Type: message/delivery-status\r\n", dsn)
+        self.assertIn(b"\r\nContent-Type: text/rfc822-headers\r\n", dsn)
+        self.assertIn(b"\r\nReporting-MTA: dns; ", dsn)
+        self.assertIn(b"\r\nArrival-Date: ", dsn)
+        self.assertIn(b"\r\nFinal-Recipient: rfc822; ghost@%s\r\n" % DOMAIN.encode(), dsn)
+        self.assertIn(b"\r\nAction: failed\r\nStatus: 5.1.1\r\n", dsn)
+        self.assertIn(b"\r\nDiagnostic-Code: ", dsn)
+        self.assertIn(b"\r\nSubject: for-nobody-2\r\n", dsn)
+        self.assertNotIn(b"Hello.", dsn)  # the header only
+        self.assertIn(b"Delivery Failure Report.", dsn)
+
+    def test_no_bounce_to_mailer_daemon(self):
+        isp = self.isp([Message("md1", message("from-daemon", to="ghost2@%s" % DOMAIN).replace(
+            b"From: Sender <sender@remote.test>", b"From: <MAILER-DAEMON@remote.test>"))])
+        self.server.add_collector("nobounce", "127.0.0.1", isp.port, routing="headers",
+                                  accepted_domains=DOMAIN, route_error="bounce")
+        self.server.run("nobounce")
+        self.assertEqual(self.queued_to("MAILER-DAEMON@remote.test"), [])
+        self.assertEqual(self.queued_to("mailer-daemon@remote.test"), [])
+        self.assertEqual(isp.uids(), [])
 
     def test_discard(self):
         isp = self.isp([Message("c1", message("for-nobody-3", to="nobody3@%s" % DOMAIN))])
@@ -320,7 +360,7 @@ action = download-and-delete
 class RulesAndLimits(CollectorTestCase):
     """Download rules (one of each kind of effect) and max_size."""
 
-    users = ("alice", "bob", "carol", "admin")
+    users = ("alice", "bob", "carol", "dora", "admin")
 
     @classmethod
     def collector_settings(cls):
@@ -346,7 +386,7 @@ class RulesAndLimits(CollectorTestCase):
         self.server.add_collector("rules", "127.0.0.1", isp.port, deliver_to="alice",
                                   leave_days="-1", use_rules="yes")
         c = self.server.run("rules")
-        self.assertEqual(self.server.subjects("alice"),
+        self.assertEqual(untagged(self.server.subjects("alice")),
                          ["A message is waiting on the server", "A message was deleted unread",
                           "m-copy", "m-dad", "m-plain"])
         self.assertEqual(self.server.subjects("bob"), ["m-copy", "m-redirect"])
@@ -367,6 +407,31 @@ class RulesAndLimits(CollectorTestCase):
         self.assertEqual(len(self.server.mailbox("alice")), 5)
         self.assertEqual(len(self.server.mailbox("bob")), 2)
 
+    def test_rules_without_top(self):
+        """An ISP that refuses TOP: the headers come with RETR, TOP is not
+        tried again in the session, each message is downloaded once and the
+        rules still decide."""
+        isp = ScriptedPOP3()
+        self.addCleanup(isp.stop)
+        isp.no_top = True
+        tags = ["ignore-me", "zap", "plain", "plain2"]
+        isp.set_messages([Message("n-" + t, message("nt-" + t)) for t in tags])
+        self.server.add_collector("notop", "127.0.0.1", isp.port, deliver_to="dora",
+                                  use_rules="yes")
+        c = self.server.run("notop")
+        self.assertEqual(c["last_result"], "2 messages", c)
+        self.assertEqual(self.server.subjects("dora"), ["nt-plain", "nt-plain2"])
+        self.assertEqual(isp.uids(), ["n-ignore-me"])
+        self.assertEqual(len([l for l in isp.commands if l.upper().startswith("TOP ")]), 1,
+                         isp.commands)
+        self.assertEqual(sorted(isp.retrieved), sorted("n-" + t for t in tags))
+        self.assertEqual(self.server.uids("notop")["n-ignore-me"][0], "left")
+        self.assertEqual(self.server.mailbox("admin"), [])
+        # Nothing twice.
+        c = self.server.run("notop")
+        self.assertEqual(c["last_result"], "0 messages", c)
+        self.assertEqual(len(self.server.mailbox("dora")), 2)
+
     def test_max_size(self):
         isp = ScriptedPOP3()
         self.addCleanup(isp.stop)
@@ -376,7 +441,7 @@ class RulesAndLimits(CollectorTestCase):
                                   max_size="2")
         c = self.server.run("limit")
         self.assertEqual(c["last_result"], "1 message", c)
-        self.assertEqual(self.server.subjects("carol"),
+        self.assertEqual(untagged(self.server.subjects("carol")),
                          ["A message is waiting on the server", "small-one"])
         self.assertEqual(isp.uids(), ["big"])
         self.assertEqual(self.server.uids("limit")["big"][0], "queried")
@@ -386,7 +451,7 @@ class RulesAndLimits(CollectorTestCase):
         self.server.set_collector("limit", max_size="10")
         c = self.server.run("limit")
         self.assertEqual(c["last_result"], "1 message", c)
-        self.assertEqual(self.server.subjects("carol"),
+        self.assertEqual(untagged(self.server.subjects("carol")),
                          ["A message is waiting on the server", "big-one", "small-one"])
         self.assertEqual(isp.uids(), [])
 
@@ -394,7 +459,8 @@ class RulesAndLimits(CollectorTestCase):
 class Misbehaving(CollectorTestCase):
     """The scripted ISP, one collector per test (each its own server)."""
 
-    users = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "henry", "admin")
+    users = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "henry", "ivan", "judy",
+             "admin")
 
     def isp(self):
         isp = ScriptedPOP3()
@@ -404,6 +470,44 @@ class Misbehaving(CollectorTestCase):
     def admin_alerts(self, collector):
         return [m for m in self.server.mailbox("admin")
                 if "(%s (" % collector in (header_value(m, "Subject") or "")]
+
+    def test_return_path(self):
+        """The ISP's Return-Path fields go; the delivery writes one, with
+        the first one's address as the envelope sender."""
+        isp = self.isp()
+        isp.set_messages([Message("rp1", b"Return-Path: <bounces@isp.test>\n"
+                                         b"Return-Path: <other@isp.test>\n" +
+                                  message("return-path",
+                                          extra=b"return-path :\n <third@isp.test>\n"))])
+        self.server.add_collector("retpath", "127.0.0.1", isp.port, deliver_to="ivan")
+        self.server.run("retpath")
+        (msg,) = self.server.mailbox("ivan")
+        head = msg.split(b"\r\n\r\n", 1)[0]
+        fields = [l for l in head.split(b"\r\n") if l.lower().replace(b" ", b"")
+                  .startswith(b"return-path:")]
+        self.assertEqual(fields, [b"Return-Path: <bounces@isp.test>"], head)
+        self.assertNotIn(b"third@isp.test", head)
+        self.assertIn(b"\r\nSubject: return-path\r\n", head)
+
+    def test_pipelining_off(self):
+        """pipelining no: commands go one at a time to a server that offers
+        PIPELINING; with auto they do not (which shows the server sees it)."""
+        isp = self.isp()
+        isp.pipelining = True
+        isp.set_messages([Message("p%d" % i, message("pipe-%d" % i)) for i in range(4)])
+        self.server.add_collector("nopipe", "127.0.0.1", isp.port, deliver_to="judy",
+                                  pipelining="no")
+        self.assertEqual(self.server.show("nopipe")["options"]["pipelining"], "no")
+        c = self.server.run("nopipe")
+        self.assertEqual(c["last_result"], "4 messages", c)
+        self.assertEqual(isp.pipelined, 0, isp.commands)
+        self.assertEqual(isp.uids(), [])
+        isp.set_messages([Message("q%d" % i, message("pipe-auto-%d" % i)) for i in range(4)])
+        self.server.set_collector("nopipe", pipelining="auto")
+        c = self.server.run("nopipe")
+        self.assertEqual(c["last_result"], "4 messages", c)
+        self.assertGreater(isp.pipelined, 0, isp.commands)
+        self.assertEqual(len(self.server.mailbox("judy")), 8)
 
     def test_drop_on_list_of_empty_mailbox(self):
         isp = self.isp()
@@ -580,6 +684,34 @@ class Shutdown(CollectorTestCase):
         self.assertEqual(self.server.subjects("alice"), ["term-1", "term-2"])
         self.assertEqual(isp.uids(), [])
         self.assertEqual(self.server.mailbox("admin"), [])
+
+    def test_sigkill_claim_released_at_start(self):
+        """A crash leaves the claim in the store; the next start of the same
+        instance gives it back, so the collector is not held for
+        claim_lease (a disabled collector shows it: nothing claims it
+        again), and a run goes at once."""
+        isp = ScriptedPOP3()
+        self.addCleanup(isp.stop)
+        isp.set_messages([Message("k1", message("kill-1", body=(b"k" * 70 + b"\n") * 100))])
+        isp.pause_retr = "k1"
+        self.server.add_collector("killed", "127.0.0.1", isp.port, deliver_to="bob")
+        self.server.ctl("collector", "run", "killed")
+        isp.wait(lambda s: s.paused == ("RETR", "k1"), "the pause in RETR k1")
+        self.assertNotEqual(self.server.show("killed")["claimed_by"], "")
+        self.server.proc.send_signal(signal.SIGKILL)
+        self.server.proc.wait(timeout=20)
+        self.server._log.close()
+        self.server.set_collector("killed", enabled="no")
+        self.assertNotEqual(self.server.show("killed")["claimed_by"], "")
+        isp.pause_retr = None
+        self.server.restart()
+        self.assertEqual(self.server.show("killed")["claimed_by"], "", self.server.log_tail())
+        self.assertIn("collector claims left by an earlier run", self.server.log_text())
+        self.server.set_collector("killed", enabled="yes")
+        c = self.server.run("killed")
+        self.assertEqual(c["last_result"], "1 message", c)
+        self.assertEqual(self.server.subjects("bob"), ["kill-1"])
+        self.assertEqual(isp.uids(), [])
 
 
 if __name__ == "__main__":

@@ -402,6 +402,40 @@ class TestUsers(CtlTestCase):
         self.fails(EX_NOUSER, "user", "enable", "nobody")
         self.fails(EX_NOUSER, "user", "disable", "nobody")
 
+    def test_max_outgoing_size(self):
+        # VPOP3's per-user "Max Outgoing Message Size": bytes, K/M/G accepted,
+        # 0 (the default) for no limit.
+        self.add_user("alice")
+        self.assertEqual(self.json("user", "show", "alice")["max_outgoing_size"], 0)
+        self.assertIn("unlimited", self.ok("user", "show", "alice").stdout)
+        self.add_user("bob", "secret", "--max-outgoing-size", "2M")
+        self.assertEqual(self.json("user", "show", "bob")["max_outgoing_size"], 2 * 1024 * 1024)
+        self.ok("user", "set", "alice", "--max-outgoing-size", "20000")
+        self.assertEqual(self.json("user", "show", "alice")["max_outgoing_size"], 20000)
+        r = self.ok("user", "show", "alice")
+        line = [l for l in r.stdout.splitlines() if l.startswith("Max outgoing size:")]
+        self.assertEqual(len(line), 1, r.stdout)
+        self.assertIn("20000 bytes", line[0])
+        self.ok("user", "set", "alice", "--max-outgoing-size", "10K")
+        rows = {row["name"]: row for row in self.s.db_rows("users")}
+        self.assertEqual(rows["alice"]["max_outgoing_size"], 10240)
+        # Other changes keep the limit.
+        self.ok("user", "set", "alice", "--quota", "1M")
+        self.assertEqual(self.json("user", "show", "alice")["max_outgoing_size"], 10240)
+        listed = {u["name"]: u for u in self.json("user", "list")}
+        self.assertEqual(listed["alice"]["max_outgoing_size"], 10240)
+        self.assertEqual(listed["bob"]["max_outgoing_size"], 2 * 1024 * 1024)
+        self.ok("user", "set", "alice", "--max-outgoing-size", "0")
+        self.assertEqual(self.json("user", "show", "alice")["max_outgoing_size"], 0)
+        for bad in ("-5", "ten", "10X", ""):
+            r = self.fails(EX_USAGE, "user", "set", "alice", "--max-outgoing-size", bad)
+            self.assertIn("--max-outgoing-size", r.stderr)
+        # Refused before the user is created.
+        self.fails(EX_USAGE, "user", "add", "carol", "--max-outgoing-size", "lots",
+                   "--password-stdin", stdin="secret\n")
+        self.fails(EX_NOUSER, "user", "show", "carol")
+        self.fails(EX_NOUSER, "user", "set", "nobody", "--max-outgoing-size", "1M")
+
     def test_enable_disable_delete(self):
         self.add_user("alice")
         self.ok("user", "disable", "alice")

@@ -172,6 +172,7 @@ class TestValidation(CollectorTestCase):
             (("--route-error", "shrug"), "discard"),
             (("--nul", "keep"), "replace"),
             (("--nul-char", "ab"), "--nul-char"),
+            (("--pipelining", "yes"), "auto"),
             (("--ca-file", "relative.pem"), "absolute"),
             (("--username", "a\x01b"), "control"),
             (("--enabled", "perhaps"), "yes or no"),
@@ -181,6 +182,17 @@ class TestValidation(CollectorTestCase):
             with self.subTest(args=args):
                 r = self.add_fails(EX_USAGE, *base, *args)
                 self.assertIn(hint, r.stderr)
+
+    def test_pipelining(self):
+        self.add("isp")
+        c = self.show()
+        self.assertEqual(c["options"]["pipelining"], "auto")
+        self.assertNotIn("pipelining", c["explicit"])
+        self.ok("collector", "set", "isp", "--pipelining", "NO")
+        c = self.show()
+        self.assertEqual(c["options"]["pipelining"], "no")
+        self.assertIn("pipelining", c["explicit"])
+        self.assertIn("Pipelining:", self.ok("collector", "show", "isp").stdout)
 
     def test_unknown_option(self):
         r = self.add_fails(EX_USAGE, "--server", "pop.example.net", "--deliver-to", "alice",

@@ -2,7 +2,8 @@
 """A scripted SMTP server for the sender tests (Python standard library).
 
 One thread accepts on a loopback address, one thread per session. It speaks
-enough ESMTP to check a client: EHLO/HELO, PIPELINING, SIZE, 8BITMIME, DSN,
+enough ESMTP to check a client: EHLO/HELO, PIPELINING, SIZE, 8BITMIME, DSN
+(either of the last two may be left out of the EHLO reply),
 STARTTLS with a given certificate, implicit TLS, AUTH PLAIN and LOGIN, and
 replies to RCPT scripted per recipient: a list of replies used one per
 attempt, the last one repeated. It records every transaction it accepted
@@ -33,7 +34,7 @@ class Transaction:
 class ScriptedSMTP:
     def __init__(self, host="127.0.0.1", port=0, cert=None, starttls=False, implicit_tls=False,
                  auth=None, auth_mechs=("PLAIN", "LOGIN"), pipelining=True, dsn=True,
-                 size=None, rcpt_replies=None, data_reply="250 2.0.0 Ok: queued",
+                 eightbit=True, size=None, rcpt_replies=None, data_reply="250 2.0.0 Ok: queued",
                  data_delay=0.0, name="scripted"):
         self.host = host
         self.cert = cert
@@ -43,6 +44,7 @@ class ScriptedSMTP:
         self.auth_mechs = auth_mechs
         self.pipelining = pipelining
         self.dsn = dsn
+        self.eightbit = eightbit
         self.size = size
         self.rcpt_replies = dict(rcpt_replies or {})
         self.data_reply = data_reply
@@ -171,7 +173,8 @@ class Session:
         if self.server.pipelining:
             lines.append("PIPELINING")
         lines.append("SIZE %d" % self.server.size if self.server.size else "SIZE")
-        lines.append("8BITMIME")
+        if self.server.eightbit:
+            lines.append("8BITMIME")
         if self.server.dsn:
             lines.append("DSN")
         if self.server.starttls and not self.tls:

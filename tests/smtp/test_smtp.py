@@ -566,7 +566,7 @@ class VrfyEnabled(SmtpTestCase):
                          "550 5.1.1 <nobody@%s>: User unknown" % DOMAIN)
         self.assertReply(c.cmd("VRFY someone@remote.org"), 252)
         self.assertReply(c.cmd("VRFY"), 501)
-        self.assertEqual(c.cmd("EXPN alice"), "250 2.1.5 <alice>")
+        self.assertEqual(c.cmd("EXPN alice"), "250 2.1.5 <%s>" % ALICE)
 
 
 class PerAddressLimit(SmtpTestCase):

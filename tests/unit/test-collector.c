@@ -274,6 +274,47 @@ test_claim(Fixture *f, gconstpointer data)
 }
 
 static void
+test_release_instance(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("Releasing an instance (start-up after a crash, shutdown) frees only its "
+                   "claims, keeps the last result, and lets the collector run at once, with a "
+                   "new session start");
+    gint64 a = add_collector(f, "isp-a", TRUE, 0);
+    gint64 b = add_collector(f, "isp-b", TRUE, 0);
+    gint64 other = add_collector(f, "isp-other", TRUE, 0);
+
+    g_assert_true(begin(f->conn, a, "host1", T0, T0 + 600));
+    g_assert_true(store_collector_end(f->conn, a, "host1", T0 + 5, "2 messages", &error));
+    g_assert_no_error(error);
+    g_assert_true(begin(f->conn, a, "host1", T0 + 10, T0 + 600));
+    g_assert_true(begin(f->conn, b, "host1", T0 + 10, T0 + 600));
+    g_assert_true(begin(f->conn, other, "host2", T0 + 10, T0 + 600));
+
+    g_assert_cmpint(store_collector_release_instance(f->conn, "host1", &error), ==, 2);
+    g_assert_no_error(error);
+    g_autoptr(StoreCollector) ca = get(f, "isp-a");
+    g_autoptr(StoreCollector) cb = get(f, "isp-b");
+    g_autoptr(StoreCollector) co = get(f, "isp-other");
+    g_assert_cmpstr(ca->claimed_by, ==, "");
+    g_assert_cmpint(ca->claim_expires, ==, 0);
+    g_assert_cmpint(ca->session_started, ==, 0);
+    g_assert_cmpstr(ca->last_result, ==, "2 messages");
+    g_assert_cmpstr(cb->claimed_by, ==, "");
+    g_assert_cmpstr(co->claimed_by, ==, "host2");
+    /* Another instance may take it now, long before the lease ends. */
+    g_assert_true(begin(f->conn, b, "host3", T0 + 20, T0 + 600));
+    /* The same instance starts a new session (not a renewal of the dead one). */
+    g_assert_true(begin(f->conn, a, "host1", T0 + 30, T0 + 600));
+    g_autoptr(StoreCollector) again = get(f, "isp-a");
+    g_assert_cmpint(again->session_started, ==, T0 + 30);
+    g_assert_cmpint(store_collector_release_instance(f->conn, "nobody", &error), ==, 0);
+    g_assert_no_error(error);
+}
+
+static void
 test_run_requested(Fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
@@ -914,6 +955,7 @@ main(int argc, char **argv)
 
     store_fixture_add("list", test_list);
     store_fixture_add("claim", test_claim);
+    store_fixture_add("release-instance", test_release_instance);
     store_fixture_add("run-requested", test_run_requested);
     store_fixture_add("race", test_race);
     store_fixture_add("uids", test_uids);

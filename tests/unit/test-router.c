@@ -348,6 +348,93 @@ test_dedup(void)
     check(d, &m, "alice,team,ALICE@example.com", "alice,bob|");
 }
 
+/* router_expand() as "mailboxes|remote" in walk order, or "unknown". */
+static char *
+expanded(const RouterData *d, const char *address)
+{
+    g_autoptr(RouterResult) r = router_expand(d, address);
+    if (r->status != ROUTER_OK)
+        return g_strdup("unknown");
+    g_ptr_array_add(r->mailboxes, NULL);
+    g_ptr_array_add(r->remote, NULL);
+    g_autofree char *boxes = g_strjoinv(",", (char **)r->mailboxes->pdata);
+    g_autofree char *remote = g_strjoinv(",", (char **)r->remote->pdata);
+    return g_strdup_printf("%s|%s", boxes, remote);
+}
+
+#define assert_expands(d, address, expected)                                                       \
+    do {                                                                                           \
+        g_autofree char *got_ = expanded(d, address);                                              \
+        g_assert_cmpstr(got_, ==, expected);                                                       \
+    } while (0)
+
+static void
+test_expand(void)
+{
+    g_autoptr(RouterData) d = directory();
+    g_test_summary("EXPN: users, mappings, nested and local-only lists and everyone expand to "
+                   "names; forwarding and assistants are not followed; unknown names are "
+                   "unknown");
+    router_data_add_mapping(d, "helpdesk", "dave");
+    router_data_add_mapping(d, "~@example.com", "sales");
+    router_data_add_list(d, list("team", "alice,bob,helpdesk,friend@elsewhere.net,inner", FALSE));
+    router_data_add_list(d, list("inner", "carol,team,alice", TRUE));
+    router_data_add_list(d, list("empty", "", FALSE));
+    RouterUser *bob = g_hash_table_lookup(d->users, "bob");
+    bob->forward_to = g_strsplit("bob@home.example.net", ",", -1);
+    RouterUser *alice = g_hash_table_lookup(d->users, "alice");
+    alice->assistants = g_strsplit("carol", ",", -1);
+    alice->assistant_only = TRUE;
+
+    assert_expands(d, "team@example.com", "alice,bob,dave,carol|friend@elsewhere.net");
+    assert_expands(d, "<inner>", "carol,alice,bob,dave|friend@elsewhere.net");
+    assert_expands(d, "bob", "bob|");
+    assert_expands(d, "helpdesk@example.com", "dave|");
+    assert_expands(d, "everyone", "alice,bob,carol,dave,sales|");
+    assert_expands(d, "someone@elsewhere.net", "|someone@elsewhere.net");
+    assert_expands(d, "empty", "|");
+    /* A catch-all answers for any name, as it would take the mail. */
+    assert_expands(d, "nobody@example.com", "sales|");
+    assert_expands(d, "nobody@sub.example.org", "unknown");
+    assert_expands(d, "not an address", "unknown");
+}
+
+static void
+test_sender_user(void)
+{
+    g_autoptr(RouterData) d = directory();
+    g_test_summary("The sending user guessed from MAIL FROM: one mailbox through the implicit "
+                   "match or a mapping; no catch-all, list or outside address");
+    router_data_add_mapping(d, "al.ice", "alice");
+    router_data_add_mapping(d, "both", "alice");
+    router_data_add_mapping(d, "both", "bob");
+    router_data_add_mapping(d, "~@example.com", "sales");
+    router_data_add_list(d, list("team", "alice,bob", FALSE));
+    router_data_add_list(d, list("solo", "carol", FALSE));
+    RouterUser *bob = g_hash_table_lookup(d->users, "bob");
+    bob->forward_to = g_strsplit("bob@home.example.net", ",", -1);
+    const struct {
+        const char *sender;
+        const char *user;
+    } cases[] = {
+        { "alice@example.com", "alice" },
+        { "ALICE@Example.COM", "alice" },
+        { "al.ice@example.com", "alice" },
+        { "bob@x.example.org", "bob" }, /* forwarding does not matter */
+        { "both@example.com", NULL },
+        { "team@example.com", NULL },
+        { "solo@example.com", "carol" },
+        { "nobody@example.com", NULL }, /* only the catch-all */
+        { "alice@elsewhere.net", NULL },
+        { "", NULL },
+        { "not an address", NULL },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *got = router_sender_user(d, cases[i].sender);
+        g_assert_cmpstr(got, ==, cases[i].user);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -363,5 +450,7 @@ main(int argc, char **argv)
     g_test_add_func("/router/monitoring", test_monitoring);
     g_test_add_func("/router/hops-and-loops", test_hops_and_loops);
     g_test_add_func("/router/dedup", test_dedup);
+    g_test_add_func("/router/expand", test_expand);
+    g_test_add_func("/router/sender-user", test_sender_user);
     return g_test_run();
 }
