@@ -10,13 +10,14 @@
  * string is also tried as a sequence set and as a modified UTF-7 name:
  * whatever decodes must encode back to the same text. Every top-level
  * argument is also read as FETCH items, and the arguments as SEARCH
- * criteria. */
+ * criteria, and each string as a LIST pattern against the others. */
 #include "postroom-config.h"
 
 #include <string.h>
 
 #include "fuzz.h"
 #include "imap-fetch-parse.h"
+#include "imap-list-match.h"
 #include "imap-parse.h"
 #include "imap-search-parse.h"
 #include "imap-seqset.h"
@@ -100,6 +101,14 @@ try_text(const char *s)
             FUZZ_CHECK(imap_seqset_contains(r, x->first) && imap_seqset_contains(r, x->last));
         }
     }
+    /* A pattern without wildcards matches exactly itself (INBOX aside). */
+    gboolean wild = strpbrk(s, "*%") != NULL;
+    if (!wild && g_ascii_strncasecmp(s, "INBOX", 5) != 0)
+        FUZZ_CHECK(imap_list_match(s, s, '/') == (strlen(s) <= IMAP_LIST_MAX_LENGTH));
+    FUZZ_CHECK(imap_list_match("*", s, '/') == (strlen(s) <= IMAP_LIST_MAX_LENGTH));
+    if (strchr(s, '/') == NULL)
+        FUZZ_CHECK(imap_list_match("%", s, '/') == (strlen(s) <= IMAP_LIST_MAX_LENGTH));
+    imap_list_match(s, "INBOX/Archive/2024", '/');
     g_autofree char *u8 = imap_utf7_to_utf8(s);
     if (u8 != NULL) {
         FUZZ_CHECK(g_utf8_validate(u8, -1, NULL));

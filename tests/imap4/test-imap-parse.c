@@ -2,7 +2,7 @@
 
 /* The IMAP module's pure parsers over tables: command syntax with literals
  * (imap-parse.c), FETCH items (imap-fetch-parse.c), SEARCH criteria
- * (imap-search-parse.c), sequence sets
+ * (imap-search-parse.c), LIST patterns (imap-list-match.c), sequence sets
  * (imap-seqset.c), modified UTF-7 mailbox names (imap-utf7.c) and string
  * output (imap-write.c). */
 
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "imap-fetch-parse.h"
+#include "imap-list-match.h"
 #include "imap-parse.h"
 #include "imap-search-parse.h"
 #include "imap-seqset.h"
@@ -608,6 +609,50 @@ test_utf7(void)
 }
 
 static void
+test_list_match(void)
+{
+    static const struct {
+        const char *pattern, *name;
+        gboolean match;
+    } cases[] = {
+        { "*", "INBOX", TRUE },
+        { "*", "Archive/2024/June", TRUE },
+        { "%", "Archive", TRUE },
+        { "%", "Archive/2024", FALSE },
+        { "Archive/%", "Archive/2024", TRUE },
+        { "Archive/%", "Archive/2024/June", FALSE },
+        { "Archive/*", "Archive/2024/June", TRUE },
+        { "Archive/*", "Archive", FALSE },
+        { "Arch*", "Archive", TRUE },
+        { "A%e", "Archive", TRUE },
+        { "A%e", "Arch/ive", FALSE },
+        { "A*e", "Arch/ive", TRUE },
+        { "inbox", "INBOX", TRUE },
+        { "Inbox/%", "INBOX/Sub", TRUE },
+        { "INBOX", "inboxes", FALSE },
+        { "archive", "Archive", FALSE },
+        { "", "", TRUE },
+        { "", "x", FALSE },
+        { "%%", "ab", TRUE },
+        { "*%*", "a/b", TRUE },
+        { "*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", FALSE },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_test_message("%s ~ %s", cases[i].pattern, cases[i].name);
+        g_assert_cmpint(imap_list_match(cases[i].pattern, cases[i].name, '/'), ==, cases[i].match);
+    }
+    g_autofree char *a = imap_list_pattern("Archive/", "2024/%", '/');
+    g_autofree char *b = imap_list_pattern("Archive/", "/Other", '/');
+    g_autofree char *c = imap_list_pattern("", "*", '/');
+    g_assert_cmpstr(a, ==, "Archive/2024/%");
+    g_assert_cmpstr(b, ==, "/Other");
+    g_assert_cmpstr(c, ==, "*");
+    g_autofree char *longname = g_strnfill(IMAP_LIST_MAX_LENGTH + 1, 'a');
+    g_assert_false(imap_list_match("*", longname, '/'));
+}
+
+static void
 test_write(void)
 {
     g_autoptr(GString) out = g_string_new(NULL);
@@ -633,6 +678,7 @@ main(int argc, char **argv)
     g_test_add_func("/imap4/parse/gather", test_gather);
     g_test_add_func("/imap4/parse/arg-helpers", test_arg_helpers);
     g_test_add_func("/imap4/fetch-items", test_fetch_items);
+    g_test_add_func("/imap4/list-match", test_list_match);
     g_test_add_func("/imap4/search", test_search);
     g_test_add_func("/imap4/seqset", test_seqset);
     g_test_add_func("/imap4/utf7", test_utf7);
