@@ -436,6 +436,29 @@ apply_result(PrConnection *conn, PrCommandResult result)
     }
 }
 
+/* Plaintext after the STARTTLS command would be read as if it had come
+ * through TLS (CVE-2011-0411 and its many siblings): such a client is
+ * refused and the connection closed. Returns FALSE then. */
+static gboolean
+starttls_refuse_injection(PrConnection *conn)
+{
+    if (line_reader_pending(conn->reader) == 0)
+        return TRUE;
+    pr_log_security("STARTTLS_INJECTION",
+                    "connection %" G_GUINT64_FORMAT " from %s sent data after %s; closed", conn->id,
+                    conn->peer_ip, conn->protocol->starttls_command);
+    connection_reject(conn, PR_REPLY_STARTTLS_PIPELINED);
+    return FALSE;
+}
+
+static void
+begin_starttls(PrConnection *conn)
+{
+    conn->starttls_after_flush = TRUE;
+    conn->suspended = TRUE;
+    stop_reading(conn);
+}
+
 static void
 do_starttls(PrConnection *conn)
 {
@@ -444,19 +467,23 @@ do_starttls(PrConnection *conn)
         pr_connection_bad_command(conn);
     } else if (!pr_connection_can_starttls(conn)) {
         host_reply(conn, PR_REPLY_STARTTLS_UNAVAILABLE);
-    } else if (line_reader_pending(conn->reader) > 0) {
-        /* Plaintext after the command would be read as if it had come
-         * through TLS (CVE-2011-0411 and its many siblings). */
-        pr_log_security("STARTTLS_INJECTION",
-                        "connection %" G_GUINT64_FORMAT " from %s sent data after %s; closed",
-                        conn->id, conn->peer_ip, conn->protocol->starttls_command);
-        connection_reject(conn, PR_REPLY_STARTTLS_PIPELINED);
-    } else {
+    } else if (starttls_refuse_injection(conn)) {
         host_reply(conn, PR_REPLY_STARTTLS_OK);
-        conn->starttls_after_flush = TRUE;
-        conn->suspended = TRUE;
-        stop_reading(conn);
+        begin_starttls(conn);
     }
+}
+
+gboolean
+pr_connection_start_tls(PrConnection *conn, const char *reply)
+{
+    g_return_val_if_fail(conn != NULL && reply != NULL, FALSE);
+    if (!pr_connection_can_starttls(conn) || conn->closing)
+        return FALSE;
+    if (!starttls_refuse_injection(conn))
+        return FALSE;
+    pr_connection_reply(conn, reply);
+    begin_starttls(conn);
+    return TRUE;
 }
 
 static void

@@ -328,6 +328,27 @@ PR_AVAILABLE_IN_1_0
 gboolean pr_connection_can_starttls(PrConnection *conn);
 
 /**
+ * pr_connection_start_tls:
+ * @conn: a connection, inside a command or line handler
+ * @reply: the positive answer to send before the handshake
+ *
+ * STARTTLS for protocols whose commands the host does not parse (IMAP's
+ * are tagged): the module checks state and syntax, then calls this. When
+ * the client sent more after the command, the host logs the injection
+ * attempt, answers %PR_REPLY_STARTTLS_PIPELINED and closes the connection,
+ * as it does for its own STARTTLS. #PrLineProtocol.tls_started is called
+ * after the handshake.
+ *
+ * Returns: %TRUE if @reply was sent and the handshake follows; %FALSE if
+ *   TLS is not available (pr_connection_can_starttls(); nothing was sent)
+ *   or the connection is being closed
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_connection_start_tls(PrConnection *conn, const char *reply);
+
+/**
  * pr_connection_auth_allowed:
  * @conn: a connection
  *
