@@ -64,6 +64,7 @@ delivery_service_new(PrHost *host)
     DeliveryService *ds = g_new0(DeliveryService, 1);
     ds->host = host;
     delivery_settings_init(&ds->settings, host->config, host->hostname);
+    ds->settings.notify_host = host;
     g_mutex_init(&ds->lock);
     g_mutex_init(&ds->batch_lock);
     g_cond_init(&ds->prepared);

@@ -9,6 +9,7 @@
 #include <postroom/pr-log.h>
 #include <sys/statvfs.h>
 
+#include "host.h"
 #include "store/spool.h"
 #include "store/store-mail.h"
 
@@ -50,6 +51,7 @@ delivery_settings_init(DeliverySettings *s, Config *config, const char *hostname
     s->max_size = config_get_int(config, "delivery", "max_message_size");
     s->msgaudit = config_get_bool(config, "delivery", "msgaudit");
     s->postmaster = postmaster != NULL && *postmaster != '\0' ? g_strdup(postmaster) : NULL;
+    s->notify_host = NULL;
 
     g_free(r->default_domain);
     r->default_domain = g_ascii_strdown(domain != NULL && *domain != '\0' ? domain : hostname, -1);
@@ -696,6 +698,12 @@ delivery_commit(StoreConn *c, const DeliverySettings *s, DeliveryJob *const *job
          * copy alone does not. */
         if (!job->copies[0].monitor)
             job->report->message_id = job->copies[0].message_id;
+        /* Committed: IMAP sessions on these INBOXes (IDLE) hear of it. */
+        for (guint k = 0; s->notify_host != NULL && k < job->n_copies; k++) {
+            DeliveryCopy *copy = &job->copies[k];
+            for (guint u = 0; copy->message_id != 0 && u < copy->mailboxes->len; u++)
+                host_mailbox_inbox_changed(s->notify_host, copy->mailboxes->pdata[u]);
+        }
         for (guint a = 0; a < job->alerts->len; a++)
             send_quota_alert(c, s, job->dir, job->alerts->pdata[a]);
         g_ptr_array_set_size(job->alerts, 0);

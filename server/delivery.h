@@ -21,6 +21,7 @@ typedef struct {
     gboolean msgaudit;   /* write msgaudit rows */
     char *postmaster;    /* user told about quota alerts, or NULL */
     RouterData *router;  /* settings only: the directory is added per load */
+    PrHost *notify_host; /* told of each commit (open mailboxes), or NULL */
 } DeliverySettings;
 
 void delivery_settings_init(DeliverySettings *settings, Config *config, const char *hostname);

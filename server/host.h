@@ -33,6 +33,8 @@ struct _PrHost {
     GHashTable *recent_logins;               /* ip -> monotonic seconds of the last login */
     struct _DeliveryService *delivery;       /* NULL in tools without a store */
     struct _CollectorWatch *collector_watch; /* "run now" polling (collector-api.c) */
+    struct _MailboxWatch *mailbox_watch;     /* mailbox-notify.c; NULL when none */
+    gint mailbox_watchers;                   /* atomic: mailboxes with a notify */
     gboolean stopping;
 };
 
@@ -60,6 +62,13 @@ gpointer host_store_boolean(gboolean value);
 void host_store_pointer_done(GAsyncResult *res, GTask *task, GDestroyNotify free_func);
 void host_store_boolean_done(GObject *source, GAsyncResult *res, gpointer user_data);
 gboolean host_store_boolean_finish(GAsyncResult *result, gpointer tag, GError **error);
+
+/* Tells the mailboxes open on @folder_id (this instance) that it may have
+ * changed: their change notifies run on the main thread, coalesced.
+ * Callable from any thread (server/mailbox-notify.c). */
+void host_mailbox_changed(PrHost *host, gint64 folder_id);
+/* The same for @user's INBOX (after a delivery to @user). */
+void host_mailbox_inbox_changed(PrHost *host, const char *user);
 
 /* Records a successful login from @ip (POP-before-SMTP). */
 void host_note_login(PrHost *host, const char *ip);

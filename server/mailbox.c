@@ -9,8 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host.h"
-#include "store/store-mail.h"
+#include "mailbox-private.h"
 
 /* PrMailbox: a folder opened with a lock in the database, so that it holds
  * across every instance sharing it. The lock expires unless refreshed: a
@@ -28,45 +27,22 @@
 #define AHEAD_MAX_MESSAGE (64 * 1024)
 #define AHEAD_MAX_BATCH   64
 
-struct _PrMailbox {
-    gatomicrefcount ref;
-    PrHost *host;
-    char *holder;
-    gint64 folder_id;
-    guint32 uidvalidity;
-    GArray *items; /* StoreMailItem */
-    char **uidls;
-    char *spool_dir;
-    guint heartbeat_id;
-    char *user, *folder;   /* the owner (lower case) and the folder's name */
-    char *audit_component; /* msgaudit, NULL until pr_mailbox_set_audit() */
-    char *audit_actor, *audit_ip;
-
-    /* Read-ahead, touched on the main thread only. */
-    GBytes **ahead;               /* wire form by index, or NULL */
-    gsize ahead_bytes;            /* held in ahead[] or being read */
-    guint ahead_low;              /* no index below this one is held */
-    guint ahead_next;             /* first index neither held nor being read */
-    guint seq_next;               /* the index that continues an in-order download */
-    guint batch_start, batch_end; /* the batch being read (empty when equal) */
-    gsize batch_planned;          /* its share of ahead_bytes until it arrives */
-    GQueue waiters;               /* GTask of readers waiting for the batch */
-};
-
 static guint holder_serial;
 
-static PrMailbox *
+PrMailbox *
 mailbox_ref(PrMailbox *mailbox)
 {
     g_atomic_ref_count_inc(&mailbox->ref);
     return mailbox;
 }
 
-static void
+void
 mailbox_unref(PrMailbox *mailbox)
 {
     if (!g_atomic_ref_count_dec(&mailbox->ref))
         return;
+    mailbox_summaries_free(mailbox);
+    g_clear_pointer(&mailbox->recent, g_hash_table_unref);
     if (mailbox->ahead != NULL) {
         for (guint i = 0; i < mailbox->items->len; i++)
             g_clear_pointer(&mailbox->ahead[i], g_bytes_unref);
@@ -94,13 +70,14 @@ unix_now(void)
 
 typedef struct {
     char *user, *folder, *holder, *instance;
-    gboolean exclusive;
+    PrMailboxAccess access;
 } OpenJob;
 
 typedef struct {
     gint64 folder_id;
     guint32 uidvalidity;
     GArray *items;
+    StoreMailboxState state;
 } OpenResult;
 
 static void
@@ -120,10 +97,15 @@ open_job(StoreConn *c, gpointer data, GError **error)
     OpenJob *j = data;
     OpenResult *r = g_new0(OpenResult, 1);
 
-    r->folder_id = store_mailbox_lock(c, j->user, j->folder, j->holder, j->instance, j->exclusive,
+    gboolean exclusive = j->access == PR_MAILBOX_EXCLUSIVE;
+    r->folder_id = store_mailbox_lock(c, j->user, j->folder, j->holder, j->instance, exclusive,
                                       unix_now() + LOCK_TTL_SECONDS, &r->uidvalidity, error);
-    if (r->folder_id != 0)
+    /* POP3 keeps its single query; IMAP needs the folder's state too. */
+    if (r->folder_id != 0 && exclusive)
         r->items = store_mailbox_list(c, r->folder_id, error);
+    else if (r->folder_id != 0)
+        r->items = store_mailbox_snapshot(c, r->folder_id, j->access == PR_MAILBOX_SHARED,
+                                          &r->state, error);
     if (r->items == NULL) {
         if (r->folder_id != 0)
             store_mailbox_unlock(c, r->folder_id, j->holder, NULL);
@@ -146,8 +128,8 @@ open_done(GObject *source, GAsyncResult *result, gpointer data)
     } else {
         mailbox->folder_id = r->folder_id;
         mailbox->uidvalidity = r->uidvalidity;
-        g_array_unref(mailbox->items);
-        mailbox->items = r->items;
+        mailbox_take_recent(mailbox, r->items, &r->state);
+        mailbox_replace_items(mailbox, r->items, &r->state);
         g_free(r);
         g_task_return_pointer(task, mailbox_ref(mailbox), (GDestroyNotify)pr_mailbox_close);
     }
@@ -164,6 +146,8 @@ pr_mailbox_open_async(PrHost *host, const char *user, const char *folder, PrMail
     PrMailbox *mailbox = g_new0(PrMailbox, 1);
     g_atomic_ref_count_init(&mailbox->ref);
     mailbox->host = host;
+    mailbox->access = access;
+    mailbox->recent = g_hash_table_new(g_direct_hash, g_direct_equal);
     /* Unique per session and instance, readable for the administrator. */
     mailbox->holder =
         g_strdup_printf("%s [%s:%d:%u]", holder, host->hostname, (int)getpid(), ++holder_serial);
@@ -181,7 +165,7 @@ pr_mailbox_open_async(PrHost *host, const char *user, const char *folder, PrMail
     j->folder = g_strdup(folder);
     j->holder = g_strdup(mailbox->holder);
     j->instance = g_strdup(host->hostname);
-    j->exclusive = access == PR_MAILBOX_EXCLUSIVE;
+    j->access = access;
     /* No cancellable here: a lock taken must be seen, to be released. */
     store_run_async(host_get_store(host), open_job, j, open_job_free, NULL, open_done, task);
 }
@@ -270,6 +254,7 @@ pr_mailbox_close_async(PrMailbox *mailbox, GAsyncReadyCallback callback, gpointe
     g_task_set_task_data(task, mailbox->host, NULL);
 
     g_clear_handle_id(&mailbox->heartbeat_id, g_source_remove);
+    mailbox_notify_stop(mailbox);
     if (mailbox->folder_id != 0 && host_get_store(mailbox->host) != NULL) {
         /* The job gets its own copy: the worker runs it after this returns. */
         UnlockJob *j = g_new0(UnlockJob, 1);
@@ -301,6 +286,36 @@ pr_mailbox_close(PrMailbox *mailbox)
 
 /* ---- the snapshot ---- */
 
+void
+mailbox_replace_items(PrMailbox *m, GArray *items, const StoreMailboxState *state)
+{
+    /* What is held by index belongs to the old snapshot. A batch still
+     * being read is ignored when it arrives (ahead_done() compares the
+     * generation); its octets may exceed the budget until then. */
+    if (m->ahead != NULL) {
+        for (guint i = 0; i < m->items->len; i++)
+            g_clear_pointer(&m->ahead[i], g_bytes_unref);
+        g_clear_pointer(&m->ahead, g_free);
+    }
+    m->ahead_bytes = m->batch_planned = 0;
+    m->ahead_low = m->ahead_next = m->seq_next = 0;
+    m->batch_start = m->batch_end = 0;
+    g_clear_pointer(&m->uidls, g_strfreev);
+    m->generation++;
+
+    g_array_unref(m->items);
+    m->items = items;
+    m->state = *state;
+    /* POP3's snapshot reads no folder row: its messages tell. */
+    for (guint i = 0; i < items->len; i++) {
+        StoreMailItem *item = &g_array_index(items, StoreMailItem, i);
+        if (item->uid >= m->state.uidnext)
+            m->state.uidnext = item->uid + 1;
+        if ((guint64)item->modseq > m->state.highestmodseq)
+            m->state.highestmodseq = item->modseq;
+    }
+}
+
 guint
 pr_mailbox_get_count(PrMailbox *mailbox)
 {
@@ -308,8 +323,8 @@ pr_mailbox_get_count(PrMailbox *mailbox)
     return mailbox->items->len;
 }
 
-static StoreMailItem *
-item_at(PrMailbox *mailbox, guint index)
+StoreMailItem *
+mailbox_item_at(PrMailbox *mailbox, guint index)
 {
     g_return_val_if_fail(mailbox != NULL && index < mailbox->items->len, NULL);
     return &g_array_index(mailbox->items, StoreMailItem, index);
@@ -318,21 +333,21 @@ item_at(PrMailbox *mailbox, guint index)
 gint64
 pr_mailbox_get_size(PrMailbox *mailbox, guint index)
 {
-    StoreMailItem *item = item_at(mailbox, index);
+    StoreMailItem *item = mailbox_item_at(mailbox, index);
     return item != NULL ? item->size : 0;
 }
 
 guint32
 pr_mailbox_get_uid(PrMailbox *mailbox, guint index)
 {
-    StoreMailItem *item = item_at(mailbox, index);
+    StoreMailItem *item = mailbox_item_at(mailbox, index);
     return item != NULL ? item->uid : 0;
 }
 
 const char *
 pr_mailbox_get_uidl(PrMailbox *mailbox, guint index)
 {
-    StoreMailItem *item = item_at(mailbox, index);
+    StoreMailItem *item = mailbox_item_at(mailbox, index);
     if (item == NULL)
         return NULL;
     if (mailbox->uidls == NULL)
@@ -346,31 +361,17 @@ pr_mailbox_get_uidl(PrMailbox *mailbox, guint index)
 
 /* ---- reading ---- */
 
-struct _PrMessageReader {
-    PrMailbox *mailbox;
-    guint index;
-    char *path;
-    char *prefix; /* per-mailbox header lines, sent first */
-    PrMessageFormat format;
-    int body_lines; /* -1: all */
-    int fd;
-    gsize remaining; /* octets of the file not read yet */
-    gsize line_len;  /* octets of the current line so far */
-    gboolean prefix_done, line_start, in_body, finished;
-    gboolean pending;  /* a chunk is being read */
-    gboolean looked;   /* the read-ahead has seen this reader */
-    gboolean in_order; /* ... and found it continuing a download */
-};
-
 PrMessageReader *
 pr_mailbox_read_message(PrMailbox *mailbox, guint index, PrMessageFormat format, int body_lines)
 {
-    StoreMailItem *item = item_at(mailbox, index);
+    StoreMailItem *item = mailbox_item_at(mailbox, index);
     g_return_val_if_fail(item != NULL, NULL);
 
     PrMessageReader *r = g_new0(PrMessageReader, 1);
     r->mailbox = mailbox_ref(mailbox);
     r->index = index;
+    r->generation = mailbox->generation;
+    r->range_left = -1;
     r->path = g_build_filename(mailbox->spool_dir, item->spool_path, NULL);
     r->prefix = g_strdup(item->prefix);
     r->format = format;
@@ -493,12 +494,64 @@ read_full(int fd, char *buf, gsize want)
     return got;
 }
 
+/* A chunk of pr_mailbox_read_range(): raw octets of the wire form (the
+ * prefix, then the file), from range_skip on, at most range_left. */
+static void
+read_range_chunk(GTask *task, PrMessageReader *r)
+{
+    gint64 prefix_len = strlen(r->prefix);
+
+    if (r->fd < 0) {
+        struct stat st;
+        gint64 file_skip = MAX(0, r->range_skip - prefix_len);
+        r->fd = g_open(r->path, O_RDONLY | O_CLOEXEC, 0);
+        if (r->fd < 0 || fstat(r->fd, &st) != 0 ||
+            (file_skip > 0 && file_skip < st.st_size && lseek(r->fd, file_skip, SEEK_SET) < 0)) {
+            read_failed(task, r, errno);
+            return;
+        }
+        r->remaining = file_skip >= st.st_size ? 0 : st.st_size - file_skip;
+    }
+    gsize want = MIN((gint64)MIN(r->remaining, CHUNK_SIZE), r->range_left);
+    g_autoptr(GByteArray) out = g_byte_array_sized_new(want + 1);
+
+    if (!r->prefix_done) {
+        if (r->range_skip < prefix_len) {
+            gint64 n = MIN(prefix_len - r->range_skip, r->range_left);
+            g_byte_array_append(out, (const guint8 *)r->prefix + r->range_skip, n);
+            r->range_left -= n;
+            want = MIN((gint64)want, r->range_left);
+        }
+        r->range_skip = 0;
+        r->prefix_done = TRUE;
+    }
+    if (want > 0) {
+        g_byte_array_set_size(out, out->len + want);
+        gssize n = read_full(r->fd, (char *)out->data + out->len - want, want);
+        if (n < 0) {
+            read_failed(task, r, errno);
+            return;
+        }
+        g_byte_array_set_size(out, out->len - want + n);
+        r->remaining = (gsize)n < want ? 0 : r->remaining - n;
+        r->range_left -= n;
+    }
+    if (r->remaining == 0 || r->range_left <= 0)
+        r->finished = TRUE;
+    g_task_return_pointer(task, g_byte_array_free_to_bytes(g_steal_pointer(&out)),
+                          (GDestroyNotify)g_bytes_unref);
+}
+
 static void
 read_chunk(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
     PrMessageReader *r = data;
     gboolean more = TRUE;
 
+    if (r->range_left >= 0) {
+        read_range_chunk(task, r);
+        return;
+    }
     if (r->fd < 0) {
         struct stat st;
         r->fd = g_open(r->path, O_RDONLY | O_CLOEXEC, 0);
@@ -551,6 +604,8 @@ read_chunk(GTask *task, gpointer source, gpointer data, GCancellable *cancellabl
 
 typedef struct {
     PrMailbox *mailbox;
+    GArray *items;    /* the snapshot the indexes refer to */
+    guint generation; /* ... and its number */
     guint start, end;
     GBytes **wire; /* by index - start; NULL where the file could not be read */
 } AheadBatch;
@@ -562,6 +617,7 @@ ahead_batch_free(gpointer p)
     for (guint i = 0; i < b->end - b->start; i++)
         g_clear_pointer(&b->wire[i], g_bytes_unref);
     g_free(b->wire);
+    g_array_unref(b->items);
     mailbox_unref(b->mailbox);
     g_free(b);
 }
@@ -604,9 +660,9 @@ ahead_read(GTask *task, gpointer source, gpointer data, GCancellable *cancellabl
 {
     AheadBatch *b = data;
 
-    /* The items and the spool path never change once the mailbox is open. */
+    /* The batch holds its snapshot: a sync may replace the mailbox's. */
     for (guint i = b->start; i < b->end; i++) {
-        StoreMailItem *item = &g_array_index(b->mailbox->items, StoreMailItem, i);
+        StoreMailItem *item = &g_array_index(b->items, StoreMailItem, i);
         g_autofree char *path = g_build_filename(b->mailbox->spool_dir, item->spool_path, NULL);
         b->wire[i - b->start] = read_whole(path, item->prefix, item->size);
     }
@@ -636,6 +692,8 @@ ahead_start(PrMailbox *m, guint from)
 
     AheadBatch *b = g_new0(AheadBatch, 1);
     b->mailbox = mailbox_ref(m);
+    b->items = g_array_ref(m->items);
+    b->generation = m->generation;
     b->start = from;
     b->end = end;
     b->wire = g_new0(GBytes *, end - from);
@@ -690,6 +748,15 @@ ahead_done(GObject *source, GAsyncResult *result, gpointer data)
     PrMailbox *m = b->mailbox;
     GTask *waiter;
 
+    if (b->generation != m->generation) {
+        /* A sync replaced the snapshot meanwhile (mailbox_replace_items()
+         * reset the accounting): the waiters read their files themselves. */
+        while ((waiter = g_queue_pop_head(&m->waiters)) != NULL) {
+            g_task_run_in_thread(waiter, read_chunk);
+            g_object_unref(waiter);
+        }
+        return;
+    }
     m->ahead_bytes -= m->batch_planned;
     m->batch_planned = 0;
     m->batch_start = m->batch_end = 0;
@@ -727,7 +794,8 @@ ahead_lookup(PrMessageReader *r, gboolean *wait)
     guint i = r->index;
 
     *wait = FALSE;
-    if (r->format != PR_MESSAGE_DOT_STUFFED || r->body_lines >= 0 || r->prefix_done || r->finished)
+    if (r->format != PR_MESSAGE_DOT_STUFFED || r->body_lines >= 0 || r->prefix_done ||
+        r->finished || r->generation != m->generation)
         return NULL;
     if (!r->looked) {
         r->looked = TRUE;
@@ -875,10 +943,12 @@ delete_done(GObject *source, GAsyncResult *result, gpointer data)
     PrMailbox *mailbox = g_task_get_task_data(task);
     g_autoptr(GError) error = NULL;
 
-    if (store_run_finish(host_get_store(mailbox->host), result, &error) == NULL)
+    if (store_run_finish(host_get_store(mailbox->host), result, &error) == NULL) {
         g_task_return_error(task, g_steal_pointer(&error));
-    else
+    } else {
+        host_mailbox_changed(mailbox->host, mailbox->folder_id);
         g_task_return_boolean(task, TRUE);
+    }
     g_object_unref(task);
 }
 
@@ -908,7 +978,7 @@ pr_mailbox_delete_async(PrMailbox *mailbox, const guint *indexes, guint n_indexe
     }
     j->uids = g_array_sized_new(FALSE, FALSE, sizeof(guint32), n_indexes);
     for (guint i = 0; i < n_indexes; i++) {
-        StoreMailItem *item = item_at(mailbox, indexes[i]);
+        StoreMailItem *item = mailbox_item_at(mailbox, indexes[i]);
         if (item != NULL)
             g_array_append_val(j->uids, item->uid);
     }

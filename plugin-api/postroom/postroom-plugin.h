@@ -19,6 +19,7 @@
 #include <postroom/pr-auth.h>
 #include <postroom/pr-store.h>
 #include <postroom/pr-mailbox.h>
+#include <postroom/pr-folder.h>
 #include <postroom/pr-delivery.h>
 #include <postroom/pr-queue.h>
 #include <postroom/pr-collector.h>

@@ -29,11 +29,15 @@ typedef struct _PrMailbox PrMailbox;
 /**
  * PrMailboxAccess:
  * @PR_MAILBOX_EXCLUSIVE: no other session may open the folder meanwhile (POP3)
- * @PR_MAILBOX_SHARED: other shared sessions may open it too, exclusive ones may not
+ * @PR_MAILBOX_SHARED: other shared sessions may open it too, exclusive ones
+ *   may not (IMAP SELECT); the session takes the folder's \Recent messages
+ * @PR_MAILBOX_SHARED_READ_ONLY: like %PR_MAILBOX_SHARED, but \Recent stays
+ *   for others to take (IMAP EXAMINE)
  */
 typedef enum {
     PR_MAILBOX_EXCLUSIVE,
     PR_MAILBOX_SHARED,
+    PR_MAILBOX_SHARED_READ_ONLY,
 } PrMailboxAccess;
 
 /**
@@ -302,6 +306,378 @@ void pr_mailbox_close_async(PrMailbox *mailbox, GAsyncReadyCallback callback, gp
  */
 PR_AVAILABLE_IN_1_0
 gboolean pr_mailbox_close_finish(GAsyncResult *result, GError **error);
+
+/* ---- IMAP: flags, changes, sections ---- */
+
+/**
+ * pr_mailbox_get_uidvalidity:
+ * @mailbox: a mailbox
+ *
+ * Returns: the folder's UIDVALIDITY
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+guint32 pr_mailbox_get_uidvalidity(PrMailbox *mailbox);
+
+/**
+ * pr_mailbox_get_uidnext:
+ * @mailbox: a mailbox
+ *
+ * Returns: the UID the next message will get, as of the snapshot
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+guint32 pr_mailbox_get_uidnext(PrMailbox *mailbox);
+
+/**
+ * pr_mailbox_get_highest_modseq:
+ * @mailbox: a mailbox
+ *
+ * Returns: the folder's highest modification sequence (RFC 7162), as of
+ *   the snapshot
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+guint64 pr_mailbox_get_highest_modseq(PrMailbox *mailbox);
+
+/**
+ * pr_mailbox_get_flags:
+ * @mailbox: a mailbox
+ * @index: 0 to count - 1
+ *
+ * Returns: (transfer none): the message's flags and keywords, separated by
+ *   single spaces ("\\Seen $Work"), "" for none; \\Recent is not among them
+ *   (see pr_mailbox_is_recent())
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+const char *pr_mailbox_get_flags(PrMailbox *mailbox, guint index);
+
+/**
+ * pr_mailbox_get_modseq:
+ * @mailbox: a mailbox
+ * @index: 0 to count - 1
+ *
+ * Returns: the modification sequence of the message's last change
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+guint64 pr_mailbox_get_modseq(PrMailbox *mailbox, guint index);
+
+/**
+ * pr_mailbox_get_internal_date:
+ * @mailbox: a mailbox
+ * @index: 0 to count - 1
+ *
+ * Returns: the message's INTERNALDATE (unix seconds)
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gint64 pr_mailbox_get_internal_date(PrMailbox *mailbox, guint index);
+
+/**
+ * pr_mailbox_is_recent:
+ * @mailbox: a mailbox
+ * @index: 0 to count - 1
+ *
+ * A mailbox opened %PR_MAILBOX_SHARED takes the folder's recent messages
+ * (those no earlier session saw) for itself when it is opened, and again
+ * at each pr_mailbox_sync_async(): RFC 3501's \\Recent, which only one
+ * session sees.
+ *
+ * Returns: whether the message is \\Recent in this session
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_mailbox_is_recent(PrMailbox *mailbox, guint index);
+
+/**
+ * PrFlagsChange:
+ * @PR_FLAGS_REPLACE: the messages get exactly the given flags
+ * @PR_FLAGS_ADD: the given flags are added
+ * @PR_FLAGS_REMOVE: the given flags are removed
+ */
+typedef enum {
+    PR_FLAGS_REPLACE,
+    PR_FLAGS_ADD,
+    PR_FLAGS_REMOVE,
+} PrFlagsChange;
+
+/**
+ * pr_mailbox_store_flags_async:
+ * @mailbox: a mailbox
+ * @uids: the messages, by UID
+ * @n_uids: how many
+ * @change: how to apply @flags
+ * @flags: space-separated flags and keywords ("" for none)
+ * @unchanged_since: 0, or RFC 7162's UNCHANGEDSINCE: messages whose modseq
+ *   is higher are left alone
+ * @callback: called on the main thread once committed
+ * @user_data: passed to @callback
+ *
+ * Changes flags in one transaction. Each message whose flags really change
+ * gets a new modification sequence. Once committed, this mailbox's snapshot
+ * holds the new flags and modification sequences of the messages changed,
+ * so that the session sees its own change at once (IMAP STORE answers with
+ * them, a FETCH after it must not show the old flags); other mailboxes see
+ * the change at their next pr_mailbox_sync_async().
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_mailbox_store_flags_async(PrMailbox *mailbox, const guint32 *uids, guint n_uids,
+                                  PrFlagsChange change, const char *flags, guint64 unchanged_since,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+
+/**
+ * pr_mailbox_store_flags_finish:
+ * @mailbox: a mailbox
+ * @result: the result
+ * @failed: (out) (optional) (transfer full): the UIDs (guint32) that
+ *   @unchanged_since kept from changing, or %NULL
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE once committed
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_mailbox_store_flags_finish(PrMailbox *mailbox, GAsyncResult *result, GArray **failed,
+                                       GError **error);
+
+/**
+ * pr_mailbox_copy_async:
+ * @mailbox: a mailbox
+ * @uids: the messages, by UID, in ascending order
+ * @n_uids: how many
+ * @target: the name of a folder of the same user
+ * @move: remove them from @mailbox in the same transaction (RFC 6851)
+ * @callback: called on the main thread once committed
+ * @user_data: passed to @callback
+ *
+ * Copies messages with their flags and internal dates; the spool files are
+ * shared, not copied. UIDs no longer in the folder are skipped.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_mailbox_copy_async(PrMailbox *mailbox, const guint32 *uids, guint n_uids,
+                           const char *target, gboolean move, GAsyncReadyCallback callback,
+                           gpointer user_data);
+
+/**
+ * pr_mailbox_copy_finish:
+ * @mailbox: a mailbox
+ * @result: the result
+ * @uidvalidity: (out) (optional): the target's UIDVALIDITY
+ * @source_uids: (out) (optional) (transfer full): the UIDs (guint32) copied
+ * @target_uids: (out) (optional) (transfer full): their new UIDs (guint32)
+ *   in the target, in the same order (RFC 4315 COPYUID)
+ * @error: return location for a #GError (%PR_STORE_ERROR_NOT_FOUND: no
+ *   such target)
+ *
+ * Returns: %TRUE once committed
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_mailbox_copy_finish(PrMailbox *mailbox, GAsyncResult *result, guint32 *uidvalidity,
+                                GArray **source_uids, GArray **target_uids, GError **error);
+
+/**
+ * PrMailboxChanges:
+ * @expunged: indexes (guint) into the snapshot before the sync of the
+ *   messages that are gone, in descending order: reporting them in this
+ *   order keeps every later number valid (RFC 3501 §7.4.1)
+ * @changed: indexes (guint) into the new snapshot of messages whose flags
+ *   or modseq changed, ascending
+ * @exists: the number of messages in the new snapshot
+ * @new_recent: messages this sync made \\Recent for this session
+ *
+ * What pr_mailbox_sync_finish() found. Free with pr_mailbox_changes_free().
+ */
+typedef struct {
+    GArray *expunged;
+    GArray *changed;
+    guint exists;
+    guint new_recent;
+    gpointer reserved[4];
+} PrMailboxChanges;
+
+/**
+ * pr_mailbox_changes_free:
+ * @changes: (nullable): changes
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_mailbox_changes_free(PrMailboxChanges *changes);
+
+/**
+ * pr_mailbox_sync_async:
+ * @mailbox: a mailbox
+ * @callback: called on the main thread
+ * @user_data: passed to @callback
+ *
+ * Reads the folder again and replaces the snapshot: new messages are
+ * appended, messages that are gone are removed, flags are brought up to
+ * date. Indexes given earlier are invalid afterwards.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_mailbox_sync_async(PrMailbox *mailbox, GAsyncReadyCallback callback, gpointer user_data);
+
+/**
+ * pr_mailbox_sync_finish:
+ * @mailbox: a mailbox
+ * @result: the result
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): what changed, or %NULL on error
+ *   (the snapshot is then unchanged)
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+PrMailboxChanges *pr_mailbox_sync_finish(PrMailbox *mailbox, GAsyncResult *result, GError **error);
+
+/**
+ * pr_mailbox_set_change_notify:
+ * @mailbox: a mailbox
+ * @notify: (nullable): called on the main thread when the folder may have
+ *   changed; %NULL to stop
+ * @user_data: passed to @notify
+ *
+ * Asks to be told of changes by others: deliveries and other sessions of
+ * this instance at once, other instances sharing the database within a
+ * few seconds. The caller then calls pr_mailbox_sync_async(). Costs
+ * nothing while nothing changes (IMAP IDLE).
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_mailbox_set_change_notify(PrMailbox *mailbox, GSourceFunc notify, gpointer user_data);
+
+/**
+ * PrMessageSummary:
+ * @envelope: RFC 3501 ENVELOPE, a parenthesised list
+ * @bodystructure: BODYSTRUCTURE, a parenthesised list
+ * @body: BODY (BODYSTRUCTURE without extension data)
+ *
+ * What FETCH needs from a message's MIME structure, made once per message
+ * and kept in the store. Owned by the mailbox.
+ */
+typedef struct _PrMessageSummary PrMessageSummary;
+struct _PrMessageSummary {
+    const char *envelope;
+    const char *bodystructure;
+    const char *body;
+    gpointer reserved[4];
+};
+
+/**
+ * pr_mailbox_load_summaries_async:
+ * @mailbox: a mailbox
+ * @indexes: the messages
+ * @n_indexes: how many
+ * @callback: called on the main thread
+ * @user_data: passed to @callback
+ *
+ * Makes the summaries of the messages available to
+ * pr_mailbox_get_summary(): read from the store, or made (and stored)
+ * for messages that have none yet.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_mailbox_load_summaries_async(PrMailbox *mailbox, const guint *indexes, guint n_indexes,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+
+/**
+ * pr_mailbox_load_summaries_finish:
+ * @mailbox: a mailbox
+ * @result: the result
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_mailbox_load_summaries_finish(PrMailbox *mailbox, GAsyncResult *result, GError **error);
+
+/**
+ * pr_mailbox_get_summary:
+ * @mailbox: a mailbox
+ * @index: 0 to count - 1
+ *
+ * Returns: (transfer none) (nullable): the summary loaded with
+ *   pr_mailbox_load_summaries_async(), or %NULL if it was not
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+const PrMessageSummary *pr_mailbox_get_summary(PrMailbox *mailbox, guint index);
+
+/**
+ * PrSectionPart:
+ * @PR_SECTION_ALL: the part's content (BODY[1.2]); of the whole message for ""
+ * @PR_SECTION_HEADER: the header of the message or of the message/rfc822 part
+ * @PR_SECTION_TEXT: the body of the message or of the message/rfc822 part
+ * @PR_SECTION_MIME: the part's MIME header (not for "")
+ *
+ * Which bytes of a part an RFC 3501 section names.
+ */
+typedef enum {
+    PR_SECTION_ALL,
+    PR_SECTION_HEADER,
+    PR_SECTION_TEXT,
+    PR_SECTION_MIME,
+} PrSectionPart;
+
+/**
+ * pr_mailbox_find_section:
+ * @mailbox: a mailbox
+ * @index: 0 to count - 1, with its summary loaded
+ * @part: the part number ("1.2"), "" for the message itself
+ * @which: which bytes of it
+ * @offset: (out): where they start in the message (pr_mailbox_read_range())
+ * @length: (out): how many octets
+ *
+ * Returns: %FALSE if the message has no such part (the section is then
+ *   empty, RFC 3501 §6.4.5)
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gboolean pr_mailbox_find_section(PrMailbox *mailbox, guint index, const char *part,
+                                 PrSectionPart which, gint64 *offset, gint64 *length);
+
+/**
+ * pr_mailbox_read_range:
+ * @mailbox: a mailbox
+ * @index: 0 to count - 1
+ * @offset: the first octet, from the start of the message
+ * @length: how many octets at most
+ *
+ * Like pr_mailbox_read_message() with %PR_MESSAGE_RAW, for a part of the
+ * message only (IMAP's BODY[section]<partial>).
+ *
+ * Returns: (transfer full): a reader; free with pr_message_reader_free()
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+PrMessageReader *pr_mailbox_read_range(PrMailbox *mailbox, guint index, gint64 offset,
+                                       gint64 length);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PrMessageReader, pr_message_reader_free)
 

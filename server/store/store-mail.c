@@ -508,6 +508,7 @@ store_mail_item_clear(StoreMailItem *item)
 {
     g_clear_pointer(&item->spool_path, g_free);
     g_clear_pointer(&item->prefix, g_free);
+    g_clear_pointer(&item->flags, g_free);
 }
 
 gint64
@@ -604,6 +605,11 @@ store_mailbox_list(StoreConn *c, gint64 folder_id, GError **error)
         if (item.prefix == NULL)
             item.prefix = g_strdup("");
         item.size = store_model_int64(m, 2, r) + (gint64)strlen(item.prefix);
+        item.flags = store_model_string(m, 5, r);
+        if (item.flags == NULL)
+            item.flags = g_strdup("");
+        item.modseq = store_model_int64(m, 6, r);
+        item.internaldate = store_model_int64(m, 7, r);
         g_array_append_val(items, item);
     }
     return items;
@@ -633,7 +639,9 @@ store_mailbox_delete(StoreConn *c, gint64 folder_id, const guint32 *uids, guint 
     /* A write first, for the reason given in store_mailbox_lock(). */
     if (!store_begin(c, error))
         return FALSE;
-    if (store_conn_exec(c, Q_FOLDER_LOCK_SERIAL, error, "id", folder_id, NULL) < 0)
+    /* The same statement bumps HIGHESTMODSEQ: an expunge is a change
+     * (RFC 7162 §3.1.8). */
+    if (store_conn_exec(c, Q_MAILBOX_IMAP_EXPUNGE_TOUCH, error, "id", folder_id, NULL) < 0)
         goto fail;
     owner = store_conn_select(c, Q_FOLDER_USER, error, "id", folder_id, NULL);
     if (owner == NULL || gda_data_model_get_n_rows(owner) != 1)

@@ -5,6 +5,7 @@
  * mailbox access (locks, snapshots, deletions). Synchronous, on one
  * connection: the daemon runs them on store workers. */
 
+#include <postroom/pr-mailbox.h>
 #include "router.h"
 #include "store.h"
 
@@ -114,6 +115,9 @@ typedef struct {
     gint64 size; /* prefix + spool file */
     char *spool_path;
     char *prefix;
+    char *flags; /* space-separated, "" for none */
+    gint64 modseq;
+    gint64 internaldate;
 } StoreMailItem;
 void store_mail_item_clear(StoreMailItem *item);
 
@@ -147,3 +151,81 @@ typedef struct {
 gboolean store_mailbox_delete(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
                               gboolean hold, const StoreMailAudit *audit, GPtrArray *unlink_paths,
                               GError **error);
+
+/* ---- IMAP (store-mail-imap.c) ---- */
+
+typedef struct {
+    guint32 uidnext;
+    guint64 highestmodseq;
+    guint32 recent_from; /* UIDs from here on are \Recent for this session; 0: none */
+} StoreMailboxState;
+
+/* The folder's state and its visible messages, read in one transaction.
+ * With @take_recent (IMAP SELECT) the messages no session has seen yet
+ * become this one's \Recent: folders.recent_uid moves to uidnext. */
+GArray *store_mailbox_snapshot(StoreConn *c, gint64 folder_id, gboolean take_recent,
+                               StoreMailboxState *state, GError **error);
+
+/* Flag lists: system flags case-insensitively spelled as RFC 3501 does,
+ * keywords as given, \Recent dropped, duplicates (case-insensitive)
+ * removed; single spaces. */
+char *store_flags_normalize(const char *flags);
+/* @current changed by @change with @flags, normalised. */
+char *store_flags_apply(const char *current, PrFlagsChange change, const char *flags);
+
+/* A message whose flags store_mailbox_store_flags() changed: the
+ * session that made the change updates its snapshot with it. */
+typedef struct {
+    guint32 uid;
+    gint64 modseq;
+    char *flags;
+} StoreFlagsChanged;
+void store_flags_changed_clear(StoreFlagsChanged *changed);
+
+/* Changes flags of messages by UID in one transaction; each message whose
+ * flags really change gets modseq = ++highestmodseq. Messages whose modseq
+ * is above @unchanged_since (if not 0) are left alone and their UIDs
+ * appended to @failed (guint32). */
+gboolean store_mailbox_store_flags(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
+                                   PrFlagsChange change, const char *flags, guint64 unchanged_since,
+                                   GArray *failed, GError **error);
+/* Likewise, and appends each message changed to @changed
+ * (StoreFlagsChanged, with store_flags_changed_clear() as clear func). */
+gboolean store_mailbox_store_flags_full(StoreConn *c, gint64 folder_id, const guint32 *uids,
+                                        guint n, PrFlagsChange change, const char *flags,
+                                        guint64 unchanged_since, GArray *failed, GArray *changed,
+                                        GError **error);
+
+/* Copies (or moves) messages to another folder of the same user in one
+ * transaction: new UIDs from the target's uidnext, flags and internal
+ * dates kept, the messages rows (and spool files) shared. @target is a
+ * folder name ("INBOX" in any case). UIDs gone meanwhile are skipped. The
+ * copied UIDs and their new ones are appended to @source_uids and
+ * @target_uids (guint32, may be NULL). */
+gboolean store_mailbox_copy(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
+                            const char *target, gboolean move, gint64 *target_id,
+                            guint32 *target_uidvalidity, GArray *source_uids, GArray *target_uids,
+                            GError **error);
+
+/* A row of message_mime. */
+typedef struct {
+    gint64 message_id;
+    char *envelope, *bodystructure, *body, *sections;
+} StoreMime;
+void store_mime_free(StoreMime *mime);
+
+/* The message_mime rows of @message_ids, as StoreMime* (missing ones are
+ * left out). Many at once are read with one query over the folder's UIDs
+ * from @uid_min to @uid_max. */
+GPtrArray *store_mime_get(StoreConn *c, gint64 folder_id, const gint64 *message_ids, guint n,
+                          guint32 uid_min, guint32 uid_max, GError **error);
+/* Stores a row; a row already there (another session made it) is kept. */
+gboolean store_mime_put(StoreConn *c, const StoreMime *mime, GError **error);
+
+typedef struct {
+    gint64 folder_id;
+    guint64 highestmodseq;
+    guint32 uidnext;
+} StoreFolderState;
+/* The states of the folders @ids (StoreFolderState), one query per 32. */
+GArray *store_folders_state(StoreConn *c, const gint64 *ids, guint n, GError **error);

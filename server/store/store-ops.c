@@ -123,6 +123,19 @@ store_user_add(StoreConn *c, const char *name, const char *pwhash, const char *f
     if (store_conn_exec(c, Q_FOLDER_ADD, error, "user_id", id, "name", "INBOX", "uidvalidity", now,
                         "special_use", NULL, NULL) < 0)
         goto fail;
+    /* The RFC 6154 folders IMAP clients look for (migration 008 made them
+     * for the users that existed before). */
+    static const char *const special[][2] = {
+        { "Sent", "\\Sent" },
+        { "Drafts", "\\Drafts" },
+        { "Trash", "\\Trash" },
+        { "Junk", "\\Junk" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(special); i++) {
+        if (store_conn_exec(c, Q_FOLDER_ADD, error, "user_id", id, "name", special[i][0],
+                            "uidvalidity", now, "special_use", special[i][1], NULL) < 0)
+            goto fail;
+    }
     if (!store_commit(c, error))
         return 0;
     return store_directory_bump(c, error) ? id : 0;

@@ -29,7 +29,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreUser, store_user_free)
 /* The SDK's snapshot of @user (store-api.c); steals its strings. */
 PrUser *store_user_to_pr(StoreUser *user);
 
-/* Creates the user and its INBOX folder in one transaction. */
+/* Creates the user, its INBOX and its special-use folders (Sent, Drafts,
+ * Trash, Junk) in one transaction. */
 gint64 store_user_add(StoreConn *c, const char *name, const char *pwhash, const char *full_name,
                       GError **error);
 gboolean store_user_delete(StoreConn *c, const char *name, GError **error);

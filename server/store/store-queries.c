@@ -398,8 +398,9 @@ static const char *const queries[Q_N_QUERIES] = {
     [Q_LOCK_RELEASE] = "DELETE FROM mailbox_locks WHERE folder_id = ##id::gint64 "
                        "AND holder = ##holder::string",
     [Q_LOCK_RELEASE_INSTANCE] = "DELETE FROM mailbox_locks WHERE instance = ##instance::string",
-    [Q_MAILBOX_LIST] = "SELECT fm.uid, fm.message_id, m.size, m.spool_path, fm.header_prefix "
-                       "FROM folder_messages fm JOIN messages m ON m.id = fm.message_id "
+    [Q_MAILBOX_LIST] = "SELECT fm.uid, fm.message_id, m.size, m.spool_path, fm.header_prefix, "
+                       "fm.flags, fm.modseq, fm.internaldate FROM folder_messages fm JOIN messages "
+                       "m ON m.id = fm.message_id "
                        "WHERE fm.folder_id = ##id::gint64 AND fm.held = ##held::gboolean "
                        "ORDER BY fm.uid",
     /* The summary headers are for msgaudit rows. */
@@ -440,6 +441,137 @@ static const char *const queries[Q_N_QUERIES] = {
                        "WHERE fm.folder_id = ##id::gint64 AND fm.held = ##held::gboolean "
                        "ORDER BY fm.uid",
 #undef MAILBOX_OCTETS
+
+    /* IMAP's side of mailboxes (store-mail-imap.c). Every change writes the
+     * folder row first: the row lock orders it with deliveries and other
+     * sessions (PostgreSQL), and SQLite takes its write lock at once. */
+    [Q_MAILBOX_IMAP_EXPUNGE_TOUCH] = "UPDATE folders SET lock_serial = lock_serial + 1, "
+                                     "highestmodseq = highestmodseq + 1 WHERE id = ##id::gint64",
+    [Q_MAILBOX_IMAP_STATE] = "SELECT uidnext, highestmodseq, recent_uid FROM folders "
+                             "WHERE id = ##id::gint64",
+    [Q_MAILBOX_IMAP_TAKE_RECENT] = "UPDATE folders SET recent_uid = uidnext, "
+                                   "lock_serial = lock_serial + 1 WHERE id = ##id::gint64",
+    [Q_MAILBOX_IMAP_FLAGS_RANGE] = "SELECT uid, flags, modseq FROM folder_messages "
+                                   "WHERE folder_id = ##id::gint64 AND held = ##held::gboolean "
+                                   "AND uid BETWEEN ##min::gint64 AND ##max::gint64",
+    [Q_MAILBOX_IMAP_FLAGS_SET] = "UPDATE folder_messages SET flags = ##flags::string, "
+                                 "modseq = ##modseq::gint64 WHERE folder_id = ##id::gint64 "
+                                 "AND uid = ##uid::gint64",
+    [Q_MAILBOX_IMAP_SET_HIGHESTMODSEQ] = "UPDATE folders SET highestmodseq = ##modseq::gint64 "
+                                         "WHERE id = ##id::gint64",
+    [Q_MAILBOX_IMAP_FOLDER_BY_NAME] = "SELECT id, uidvalidity FROM folders "
+                                      "WHERE user_id = ##user_id::gint64 AND name = ##name::string",
+    [Q_MAILBOX_IMAP_ENTRIES] =
+        "SELECT fm.uid, fm.message_id, fm.flags, fm.internaldate, fm.header_prefix, m.size "
+        "FROM folder_messages fm JOIN messages m ON m.id = fm.message_id "
+        "WHERE fm.folder_id = ##id::gint64 AND fm.held = ##held::gboolean "
+        "AND fm.uid BETWEEN ##min::gint64 AND ##max::gint64 ORDER BY fm.uid",
+    [Q_MAILBOX_IMAP_TAKE_UIDS] = "UPDATE folders SET uidnext = uidnext + ##n::gint64, "
+                                 "highestmodseq = highestmodseq + ##n::gint64, "
+                                 "lock_serial = lock_serial + 1 WHERE id = ##id::gint64",
+    [Q_MAILBOX_IMAP_COPY_ADD] =
+        "INSERT INTO folder_messages (folder_id, message_id, uid, flags, modseq, internaldate, "
+        "header_prefix) VALUES (##folder::gint64, ##message::gint64, ##uid::gint64, "
+        "##flags::string, ##modseq::gint64, ##date::gint64, ##prefix::string)",
+    [Q_MAILBOX_IMAP_MIME_ONE] = "SELECT message_id, envelope, bodystructure, body, sections "
+                                "FROM message_mime WHERE message_id = ##id::gint64",
+    [Q_MAILBOX_IMAP_MIME_RANGE] =
+        "SELECT mm.message_id, mm.envelope, mm.bodystructure, mm.body, mm.sections "
+        "FROM message_mime mm JOIN folder_messages fm ON fm.message_id = mm.message_id "
+        "WHERE fm.folder_id = ##id::gint64 AND fm.uid BETWEEN ##min::gint64 AND ##max::gint64",
+    /* Two sessions may make the same row at once: the first one stays. */
+    [Q_MAILBOX_IMAP_MIME_ADD] =
+        "INSERT INTO message_mime (message_id, envelope, bodystructure, body, sections) "
+        "VALUES (##id::gint64, ##envelope::string, ##bodystructure::string, ##body::string, "
+        "##sections::string) ON CONFLICT (message_id) DO NOTHING",
+    /* The folders watched for changes by other instances, 32 at a time
+     * (libgda has no list parameters); unused places hold 0, no folder's
+     * id. */
+    [Q_MAILBOX_IMAP_WATCH] =
+        "SELECT id, highestmodseq, uidnext FROM folders WHERE id IN ("
+        "##i0::gint64, ##i1::gint64, ##i2::gint64, ##i3::gint64, ##i4::gint64, "
+        "##i5::gint64, ##i6::gint64, ##i7::gint64, ##i8::gint64, ##i9::gint64, "
+        "##i10::gint64, ##i11::gint64, ##i12::gint64, ##i13::gint64, ##i14::gint64, "
+        "##i15::gint64, ##i16::gint64, ##i17::gint64, ##i18::gint64, ##i19::gint64, "
+        "##i20::gint64, ##i21::gint64, ##i22::gint64, ##i23::gint64, ##i24::gint64, "
+        "##i25::gint64, ##i26::gint64, ##i27::gint64, ##i28::gint64, ##i29::gint64, "
+        "##i30::gint64, ##i31::gint64"
+        ")",
+
+    /* Folders (store-folders.c). Each change locks its folder rows first
+     * and the user's row after them, the order delivery uses, so that two
+     * PostgreSQL transactions never wait for each other in a circle; the
+     * user's row serialises folder creation. */
+    [Q_FOLDERS_USER_LOCK] = "UPDATE users SET last_uidvalidity = last_uidvalidity "
+                            "WHERE name = ##name::string",
+    [Q_FOLDERS_USER_STATE] = "SELECT u.id, u.last_uidvalidity, (SELECT MAX(f.uidvalidity) "
+                             "FROM folders f WHERE f.user_id = u.id) FROM users u "
+                             "WHERE u.name = ##name::string",
+    [Q_FOLDERS_USER_SET_UIDVALIDITY] = "UPDATE users SET last_uidvalidity = ##uidvalidity::gint64 "
+                                       "WHERE id = ##id::gint64",
+    /* The parent's name is for the tests' checks of parent_id. */
+    [Q_FOLDERS_ALL] = "SELECT f.id, f.name, f.special_use, f.subscribed, p.name FROM folders f "
+                      "JOIN users u ON u.id = f.user_id LEFT JOIN folders p ON p.id = f.parent_id "
+                      "WHERE u.name = ##name::string",
+    [Q_FOLDERS_GET] = "SELECT f.id, f.uidvalidity, f.uidnext, f.highestmodseq, f.special_use, "
+                      "f.user_id FROM folders f JOIN users u ON u.id = f.user_id "
+                      "WHERE u.name = ##name::string AND f.name = ##folder::string",
+    [Q_FOLDERS_ADD] = "INSERT INTO folders (user_id, name, parent_id, uidvalidity) "
+                      "VALUES (##user_id::gint64, ##folder::string, (SELECT p.id FROM folders p "
+                      "WHERE p.user_id = ##user_id::gint64 AND p.name = ##parent::string), "
+                      "##uidvalidity::gint64) ON CONFLICT (user_id, name) DO NOTHING",
+    [Q_FOLDERS_SET_PARENT] = "UPDATE folders SET parent_id = (SELECT p.id FROM folders p "
+                             "WHERE p.user_id = folders.user_id AND p.name = ##parent::string) "
+                             "WHERE id = ##id::gint64",
+    /* parent_id cascades: a deleted folder's children must not go with it. */
+    [Q_FOLDERS_ORPHAN_CHILDREN] = "UPDATE folders SET parent_id = NULL "
+                                  "WHERE parent_id = ##id::gint64",
+    [Q_FOLDERS_RENAME] = "UPDATE folders SET name = ##folder::string WHERE id = ##id::gint64",
+    [Q_FOLDERS_SUBSCRIBE] = "UPDATE folders SET subscribed = ##subscribed::gboolean "
+                            "WHERE name = ##folder::string "
+                            "AND user_id = (SELECT id FROM users WHERE name = ##name::string)",
+    [Q_FOLDERS_EXCLUSIVE_LOCKS] = "SELECT CAST(COUNT(*) AS BIGINT) FROM mailbox_locks "
+                                  "WHERE folder_id = ##id::gint64 AND exclusive "
+                                  "AND expires >= ##now::gint64",
+    [Q_FOLDERS_MESSAGES] = "SELECT fm.message_id, m.size + LENGTH(fm.header_prefix) "
+                           "FROM folder_messages fm JOIN messages m ON m.id = fm.message_id "
+                           "WHERE fm.folder_id = ##id::gint64",
+    [Q_FOLDERS_DELETE_MESSAGES] = "DELETE FROM folder_messages WHERE folder_id = ##id::gint64",
+    [Q_FOLDERS_DELETE] = "DELETE FROM folders WHERE id = ##id::gint64",
+    /* RENAME INBOX: its visible messages get UIDs from ##base on, in their
+     * order; held ones stay for the administrator. */
+    [Q_FOLDERS_MOVE_MESSAGES] =
+        "INSERT INTO folder_messages (folder_id, message_id, uid, flags, modseq, internaldate, "
+        "header_prefix, held) SELECT ##to::gint64, message_id, "
+        "CAST(##base::gint64 AS BIGINT) + ROW_NUMBER() OVER (ORDER BY uid) - 1, flags, "
+        "##modseq::gint64, internaldate, header_prefix, held FROM folder_messages "
+        "WHERE folder_id = ##from::gint64 AND NOT held",
+    [Q_FOLDERS_DELETE_MOVED] = "DELETE FROM folder_messages WHERE folder_id = ##id::gint64 "
+                               "AND NOT held",
+    [Q_FOLDERS_SET_COUNTERS] = "UPDATE folders SET uidnext = ##uidnext::gint64, "
+                               "highestmodseq = ##modseq::gint64 WHERE id = ##id::gint64",
+    [Q_FOLDERS_BUMP_MODSEQ] = "UPDATE folders SET highestmodseq = highestmodseq + 1 "
+                              "WHERE id = ##id::gint64",
+    /* ##seen is the LIKE pattern of the \Seen token in " flags ", given as
+     * a parameter so that no provider reads its backslash as an escape. */
+    [Q_FOLDERS_STATUS] =
+        "SELECT f.uidnext, f.uidvalidity, f.highestmodseq, CAST(COUNT(fm.uid) AS BIGINT), "
+        "CAST(COALESCE(SUM(CASE WHEN fm.uid >= f.recent_uid THEN 1 ELSE 0 END), 0) AS BIGINT), "
+        "CAST(COALESCE(SUM(CASE WHEN fm.uid IS NULL THEN 0 "
+        "WHEN LOWER(' ' || fm.flags || ' ') LIKE ##seen::string ESCAPE '!' THEN 0 ELSE 1 END), 0) "
+        "AS BIGINT), "
+        "CAST(COALESCE(SUM(m.size + LENGTH(fm.header_prefix)), 0) AS BIGINT) "
+        "FROM folders f JOIN users u ON u.id = f.user_id "
+        "LEFT JOIN folder_messages fm ON fm.folder_id = f.id AND NOT fm.held "
+        "LEFT JOIN messages m ON m.id = fm.message_id "
+        "WHERE u.name = ##name::string AND f.name = ##folder::string "
+        "GROUP BY f.id, f.uidnext, f.uidvalidity, f.highestmodseq",
+    [Q_FOLDERS_TAKE_UID] = "UPDATE folders SET uidnext = uidnext + 1, "
+                           "highestmodseq = highestmodseq + 1 WHERE name = ##folder::string "
+                           "AND user_id = (SELECT id FROM users WHERE name = ##name::string)",
+    [Q_FOLDERS_APPEND_ENTRY] = "INSERT INTO folder_messages (folder_id, message_id, uid, flags, "
+                               "modseq, internaldate) VALUES (##folder::gint64, ##message::gint64, "
+                               "##uid::gint64, ##flags::string, ##modseq::gint64, ##date::gint64)",
 };
 
 const char *

@@ -140,16 +140,19 @@ test_users(Fixture *f, gconstpointer data)
     g_assert_cmpint(user->created, >, 1600000000);
     g_clear_pointer(&user, store_user_free);
 
-    /* The INBOX came with the user. */
+    /* The INBOX came with the user, and the special-use folders (Drafts,
+     * INBOX, Junk, Sent, Trash by name). */
     folders = store_conn_select(f->conn, Q_FOLDER_LIST, &error, "user_id", id, NULL);
     g_assert_no_error(error);
-    g_assert_cmpint(gda_data_model_get_n_rows(folders), ==, 1);
+    g_assert_cmpint(gda_data_model_get_n_rows(folders), ==, 5);
     {
-        g_autofree char *name = store_model_string(folders, 1, 0);
+        g_autofree char *name = store_model_string(folders, 1, 1);
+        g_autofree char *use = store_model_string(folders, 4, 1);
 
         g_assert_cmpstr(name, ==, "INBOX");
-        g_assert_cmpint(store_model_int64(folders, 2, 0), >, 0);
-        g_assert_cmpint(store_model_int64(folders, 3, 0), ==, 1);
+        g_assert_null(use);
+        g_assert_cmpint(store_model_int64(folders, 2, 1), >, 0);
+        g_assert_cmpint(store_model_int64(folders, 3, 1), ==, 1);
     }
 
     g_assert_true(store_user_set_password(f->conn, "ALICE", "$6$new", &error));
