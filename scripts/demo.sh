@@ -39,7 +39,7 @@ fi
 
 # The modules run straight from the build tree (build/modules/ holds them
 # side by side, finding the SDK library of the same build).
-MODULES="pop3;smtp"
+MODULES="pop3;imap4;smtp"
 MODULE_DIR="$BUILD/modules"
 SERVICES=$(
     cat <<CFG
@@ -49,6 +49,9 @@ local_domains=localhost;example.com
 
 [pop3]
 listen=127.0.0.1:1110;127.0.0.1:1995/tls
+
+[imap4]
+listen=127.0.0.1:1143;127.0.0.1:1993/tls
 
 [smtp]
 listen=127.0.0.1:2525
@@ -113,6 +116,10 @@ Postroom demo: config $CONFIG, data in $DEMO/data, user demo / password demo.
     curl -s pop3://demo:demo@127.0.0.1:1110/1
     curl -sk pop3s://demo:demo@127.0.0.1:1995/
     python3 -c "import poplib; p=poplib.POP3('127.0.0.1',1110); p.user('demo'); p.pass_('demo'); print(p.stat())"
+  IMAP on 127.0.0.1:1143 (plain, STARTTLS offered) and 127.0.0.1:1993 (implicit TLS).
+  Try (the mailbox is shared with POP3, which locks it while a session is open):
+    curl -s imap://demo:demo@127.0.0.1:1143/
+    curl -sk "imaps://demo:demo@127.0.0.1:1993/INBOX;UID=1"
   SMTP on 127.0.0.1:2525 (incoming mail), 127.0.0.1:2587 (submission: STARTTLS,
   then AUTH as demo/demo) and 127.0.0.1:2465 (implicit TLS, AUTH). Try:
     swaks --server 127.0.0.1:2525 --to info@example.com
