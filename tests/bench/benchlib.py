@@ -9,6 +9,7 @@ import pwd
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -106,12 +107,21 @@ def tree_cpu_seconds(root):
 DOVECOT = "/usr/sbin/dovecot"
 
 
-def ensure_dovecot(log, deadline):
-    """The dovecot binary, installing Debian's dovecot-pop3d if needed."""
-    if not os.path.exists(DOVECOT):
-        apt_install(["dovecot-pop3d"], log, deadline)
-    if not os.path.exists(DOVECOT):
-        raise SystemExit("%s is missing after installing dovecot-pop3d" % DOVECOT)
+DOVECOT_IMAP = "/usr/lib/dovecot/imap"
+
+
+def ensure_dovecot(log, deadline, imap=False):
+    """The dovecot binary, installing Debian's dovecot-pop3d (and with
+    @imap dovecot-imapd) if needed."""
+    needed = [("dovecot-pop3d", DOVECOT)]
+    if imap:
+        needed.append(("dovecot-imapd", DOVECOT_IMAP))
+    missing = [pkg for pkg, path in needed if not os.path.exists(path)]
+    if missing:
+        apt_install(missing, log, deadline)
+    for pkg, path in needed:
+        if not os.path.exists(path):
+            raise SystemExit("%s is missing after installing %s" % (path, pkg))
     return DOVECOT
 
 
@@ -124,12 +134,13 @@ def mail_owner():
 
 
 class DovecotPop3:
-    """A private Dovecot with only pop3d, plain POP3 on a free 127.0.0.1
-    port (no TLS), passwords from a passwd-file, Maildir mailboxes under
-    @workdir/dovecot/mail owned by mail_owner(). Messages are put straight
-    into a mailbox's cur/, as an MDA would have delivered them earlier."""
+    """A private Dovecot with only pop3d (or with @protocol "imap" only
+    imapd), plain POP3 (IMAP) on a free 127.0.0.1 port (no TLS), passwords
+    from a passwd-file, Maildir mailboxes under @workdir/dovecot/mail owned
+    by mail_owner(). Messages are put straight into a mailbox's cur/, as an
+    MDA would have delivered them earlier."""
 
-    def __init__(self, binary, workdir, passwords, port):
+    def __init__(self, binary, workdir, passwords, port, protocol="pop3"):
         """@passwords: {user: "{SCHEME}secret"}."""
         self.binary = binary
         self.dir = os.path.join(workdir, "dovecot")
@@ -158,7 +169,7 @@ base_dir = {run}
 state_dir = {state}
 instance_name = bench-dovecot-{port}
 log_path = {dir}/dovecot.log
-protocols = pop3
+protocols = {protocol}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -186,14 +197,17 @@ service pop3-login {{
 }}
 service imap-login {{
   inet_listener imap {{
-    port = 0
+    address = 127.0.0.1
+    port = {imap_port}
   }}
   inet_listener imaps {{
     port = 0
   }}
 }}
 """.format(run=run, state=state, port=port, dir=self.dir, mail=self.mail, uid=self.uid,
-           gid=self.gid, passwd=self.passwd))
+           gid=self.gid, passwd=self.passwd, protocol=protocol,
+           pop3_port=port if protocol == "pop3" else 0,
+           imap_port=port if protocol == "imap" else 0))
 
     def chown_tree(self, top):
         os.chown(top, self.uid, self.gid)
@@ -281,3 +295,59 @@ def which(name, *paths):
         if os.path.exists(p):
             return p
     return shutil.which(name)
+
+
+# ---- Postroom's side of a comparison ------------------------------------------
+
+def postroom_hashes(srv, users):
+    """The password hashes postroomctl stored, so that Dovecot can verify the
+    very same ones ({CRYPT} hands them to libcrypt, as Postroom does): a
+    login then costs both servers the same, and the comparison is about
+    serving mail, not about yescrypt against a plaintext compare."""
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(srv.data_dir, "postroom.db"),
+                         uri=True)
+    try:
+        rows = dict(db.execute("SELECT name, pwhash FROM users"))
+    finally:
+        db.close()
+    return {u: "{CRYPT}" + rows[u] for u in users}
+
+
+def fill_postroom(srv, rcpts, messages, jobs, deadline, log):
+    """Delivers every message to every address in @rcpts (one postroomctl
+    deliver per message, all of them as recipients), @jobs deliveries at a
+    time."""
+    base = [srv.paths.postroomctl, "--config", srv.config_path, "deliver", "--from",
+            "sender@example.org"] + list(rcpts)
+    running = []
+    done = 0
+    waiting = list(messages)
+    last_report = time.monotonic()
+    while waiting or running:
+        deadline.left()
+        while waiting and len(running) < jobs:
+            m = waiting.pop()
+            p = subprocess.Popen(base, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
+            p.stdin.write(m)
+            p.stdin.close()
+            running.append(p)
+        p = running.pop(0)
+        err = p.stderr.read()
+        rc = p.wait(timeout=120)
+        p.stderr.close()
+        if rc != 0:
+            raise SystemExit("postroomctl deliver failed (%d): %s" % (rc, err.decode()))
+        done += 1
+        if time.monotonic() - last_report > 10:
+            log("postroom: %d/%d messages delivered" % (done, len(messages)))
+            last_report = time.monotonic()
+
+
+def skip_init(ctl):
+    """Server.start() runs `postroomctl init` again; the store is ready."""
+    def wrapped(*a, **kw):
+        if a and a[0] == "init":
+            return None
+        return ctl(*a, **kw)
+    return wrapped

@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import shutil
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -27,8 +26,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "protoco
 sys.path.insert(0, os.path.dirname(HERE))
 
 import postroomtest  # noqa: E402
-from benchlib import (Deadline, DovecotPop3, ensure_dovecot, make_log,  # noqa: E402
-                      tree_cpu_seconds)
+from benchlib import (Deadline, DovecotPop3, ensure_dovecot, fill_postroom,  # noqa: E402
+                      make_log, postroom_hashes, skip_init, tree_cpu_seconds)
 
 log = make_log("bench-pop3")
 
@@ -58,51 +57,6 @@ def make_message(i, size):
 
 
 # ---- Postroom ---------------------------------------------------------------
-
-def postroom_hashes(srv, users):
-    """The password hashes postroomctl stored, so that Dovecot can verify the
-    very same ones ({CRYPT} hands them to libcrypt, as Postroom does): a
-    login then costs both servers the same, and the comparison is about
-    serving mail, not about yescrypt against a plaintext compare."""
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(srv.data_dir, "postroom.db"),
-                         uri=True)
-    try:
-        rows = dict(db.execute("SELECT name, pwhash FROM users"))
-    finally:
-        db.close()
-    return {u: "{CRYPT}" + rows[u] for u in users}
-
-
-def fill_postroom(srv, users, messages, jobs, deadline):
-    """Delivers every message to every user (one postroomctl deliver per
-    message, all users as recipients), @jobs deliveries at a time."""
-    rcpts = ["%s@%s" % (u, DOMAIN) for u in users]
-    base = [srv.paths.postroomctl, "--config", srv.config_path, "deliver", "--from",
-            "sender@example.org"] + rcpts
-    running = []
-    done = 0
-    waiting = list(messages)
-    last_report = time.monotonic()
-    while waiting or running:
-        deadline.left()
-        while waiting and len(running) < jobs:
-            m = waiting.pop()
-            p = subprocess.Popen(base, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE)
-            p.stdin.write(m)
-            p.stdin.close()
-            running.append(p)
-        p = running.pop(0)
-        err = p.stderr.read()
-        rc = p.wait(timeout=120)
-        p.stderr.close()
-        if rc != 0:
-            raise SystemExit("postroomctl deliver failed (%d): %s" % (rc, err.decode()))
-        done += 1
-        if time.monotonic() - last_report > 10:
-            log("postroom: %d/%d messages delivered" % (done, len(messages)))
-            last_report = time.monotonic()
-
 
 # ---- clients ----------------------------------------------------------------
 
@@ -307,9 +261,10 @@ def main():
         if not args.dovecot_plain_passwords:
             dovecot.set_passwords(postroom_hashes(srv, users))
         t0 = time.monotonic()
-        fill_postroom(srv, users, messages, args.deliver_jobs, deadline)
+        fill_postroom(srv, ["%s@%s" % (u, DOMAIN) for u in users], messages, args.deliver_jobs,
+                      deadline, log)
         log("postroom filled in %.1f s" % (time.monotonic() - t0))
-        srv.ctl = _no_init(srv.ctl)
+        srv.ctl = skip_init(srv.ctl)
         srv.start()
         dovecot.start(deadline)
 
@@ -380,15 +335,6 @@ def main():
                 shutil.rmtree(srv.dir, ignore_errors=True)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _no_init(ctl):
-    """Server.start() runs `postroomctl init` again; the store is ready."""
-    def wrapped(*a, **kw):
-        if a and a[0] == "init":
-            return None
-        return ctl(*a, **kw)
-    return wrapped
 
 
 if __name__ == "__main__":
