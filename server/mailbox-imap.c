@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mailbox-private.h"
 #include "mime-summary.h"
@@ -739,4 +743,193 @@ pr_mailbox_read_range(PrMailbox *mailbox, guint index, gint64 offset, gint64 len
         r->finished = length == 0;
     }
     return r;
+}
+
+/* ---- reading several ranges at once ---- */
+
+/* What one call reads ahead at most: a range larger than this, or beyond
+ * the total, is streamed by its reader as before. */
+#define RANGES_MAX_ONE   (64 * 1024)
+#define RANGES_MAX_TOTAL (1024 * 1024)
+
+typedef struct {
+    char *key;
+    char *path;
+    char *prefix;
+    gint64 offset, length;
+    GBytes *bytes; /* NULL if it could not be read whole */
+} RangeRead;
+
+typedef struct {
+    PrMailbox *mailbox;
+    guint generation;
+    GArray *reads; /* RangeRead */
+} RangesJob;
+
+static char *
+range_key(guint index, gint64 offset, gint64 length)
+{
+    return g_strdup_printf("%u:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, index, offset, length);
+}
+
+static void
+range_read_clear(gpointer p)
+{
+    RangeRead *r = p;
+    g_free(r->key);
+    g_free(r->path);
+    g_free(r->prefix);
+    g_clear_pointer(&r->bytes, g_bytes_unref);
+}
+
+static void
+ranges_job_free(gpointer p)
+{
+    RangesJob *j = p;
+    g_array_unref(j->reads);
+    mailbox_unref(j->mailbox);
+    g_free(j);
+}
+
+/* The wire form's octets (the prefix, then the file) from @offset on, all
+ * @length of them, or NULL: anything short or failing is left to the
+ * reader, which reports it. */
+static GBytes *
+range_read_whole(const char *path, const char *prefix, gint64 offset, gint64 length)
+{
+    gint64 prefix_len = strlen(prefix);
+    GByteArray *out = g_byte_array_sized_new(length);
+
+    if (offset < prefix_len) {
+        gint64 n = MIN(prefix_len - offset, length);
+        g_byte_array_append(out, (const guint8 *)prefix + offset, n);
+    }
+    if ((gint64)out->len < length) {
+        gint64 file_off = MAX(0, offset - prefix_len);
+        gsize want = length - out->len, got = 0, start = out->len;
+        int fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
+
+        if (fd < 0) {
+            g_byte_array_unref(out);
+            return NULL;
+        }
+        g_byte_array_set_size(out, start + want);
+        while (got < want) {
+            gssize n = pread(fd, out->data + start + got, want - got, file_off + got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            got += n;
+        }
+        close(fd);
+        if (got < want) {
+            g_byte_array_unref(out);
+            return NULL;
+        }
+    }
+    return g_byte_array_free_to_bytes(out);
+}
+
+static void
+ranges_read(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    RangesJob *j = data;
+
+    for (guint i = 0; i < j->reads->len; i++) {
+        RangeRead *r = &g_array_index(j->reads, RangeRead, i);
+        r->bytes = range_read_whole(r->path, r->prefix, r->offset, r->length);
+    }
+    g_task_return_boolean(task, TRUE);
+}
+
+static void
+ranges_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    GTask *task = data;
+    RangesJob *j = g_task_get_task_data(G_TASK(result));
+    PrMailbox *m = j->mailbox;
+
+    /* A sync meanwhile made the indexes stale: the readers read. */
+    if (j->generation == m->generation) {
+        if (m->ranges == NULL)
+            m->ranges = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify)g_bytes_unref);
+        for (guint i = 0; i < j->reads->len; i++) {
+            RangeRead *r = &g_array_index(j->reads, RangeRead, i);
+            if (r->bytes != NULL)
+                g_hash_table_replace(m->ranges, g_steal_pointer(&r->key),
+                                     g_steal_pointer(&r->bytes));
+        }
+    }
+    g_task_return_boolean(task, TRUE);
+    g_object_unref(task);
+}
+
+void
+pr_mailbox_read_ranges_async(PrMailbox *mailbox, const PrMessageRange *ranges, guint n_ranges,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_return_if_fail(mailbox != NULL && (ranges != NULL || n_ranges == 0));
+    GTask *task = g_task_new(NULL, NULL, callback, user_data);
+    gint64 total = 0;
+
+    g_task_set_source_tag(task, pr_mailbox_read_ranges_async);
+    /* What an earlier command kept but did not use goes now. */
+    g_clear_pointer(&mailbox->ranges, g_hash_table_unref);
+
+    RangesJob *j = g_new0(RangesJob, 1);
+    j->mailbox = mailbox_ref(mailbox);
+    j->generation = mailbox->generation;
+    j->reads = g_array_new(FALSE, TRUE, sizeof(RangeRead));
+    g_array_set_clear_func(j->reads, range_read_clear);
+    for (guint i = 0; i < n_ranges; i++) {
+        const PrMessageRange *want = &ranges[i];
+        StoreMailItem *item = mailbox_item_at(mailbox, want->index);
+
+        if (item == NULL || want->offset < 0 || want->length <= 0 ||
+            want->length > RANGES_MAX_ONE || total + want->length > RANGES_MAX_TOTAL)
+            continue;
+        RangeRead r = { 0 };
+        r.key = range_key(want->index, want->offset, want->length);
+        r.path = g_build_filename(mailbox->spool_dir, item->spool_path, NULL);
+        r.prefix = g_strdup(item->prefix);
+        r.offset = want->offset;
+        r.length = want->length;
+        g_array_append_val(j->reads, r);
+        total += want->length;
+    }
+    if (j->reads->len == 0) {
+        ranges_job_free(j);
+        g_task_return_boolean(task, TRUE);
+        g_object_unref(task);
+        return;
+    }
+    /* Short reads of local files, like the readers' own. */
+    GTask *work = g_task_new(NULL, NULL, ranges_done, task);
+    g_task_set_task_data(work, j, ranges_job_free);
+    g_task_run_in_thread(work, ranges_read);
+    g_object_unref(work);
+}
+
+void
+pr_mailbox_read_ranges_finish(PrMailbox *mailbox, GAsyncResult *result)
+{
+    g_return_if_fail(g_task_is_valid(result, NULL));
+    g_task_propagate_boolean(G_TASK(result), NULL);
+}
+
+GBytes *
+mailbox_ranges_take(PrMailbox *mailbox, PrMessageReader *reader)
+{
+    if (mailbox->ranges == NULL || reader->range_left <= 0 || reader->prefix_done ||
+        reader->finished || reader->generation != mailbox->generation)
+        return NULL;
+    g_autofree char *key = range_key(reader->index, reader->range_skip, reader->range_left);
+    gpointer stolen_key = NULL, bytes = NULL;
+
+    if (!g_hash_table_steal_extended(mailbox->ranges, key, &stolen_key, &bytes))
+        return NULL;
+    g_free(stolen_key);
+    return bytes;
 }

@@ -29,6 +29,9 @@ struct _PrMailbox {
 
     /* IMAP: summaries by message id (MailboxSummary), main thread only. */
     GHashTable *summaries;
+    /* pr_mailbox_read_ranges_async(): "index:offset:length" -> GBytes of
+     * this generation, main thread only; NULL when none are kept. */
+    GHashTable *ranges;
 
     /* Change notification (mailbox-notify.c), main thread only. */
     GSourceFunc notify;
@@ -76,6 +79,9 @@ void mailbox_replace_items(PrMailbox *mailbox, GArray *items, const StoreMailbox
  * how many were added. */
 guint mailbox_take_recent(PrMailbox *mailbox, GArray *items, const StoreMailboxState *state);
 void mailbox_summaries_free(PrMailbox *mailbox);
+/* The octets pr_mailbox_read_ranges_async() kept for @reader's range, or
+ * NULL; each is handed out once. */
+GBytes *mailbox_ranges_take(PrMailbox *mailbox, PrMessageReader *reader);
 
 /* mailbox-notify.c: forgets @mailbox's notify (at close). */
 void mailbox_notify_stop(PrMailbox *mailbox);

@@ -42,6 +42,7 @@ mailbox_unref(PrMailbox *mailbox)
     if (!g_atomic_ref_count_dec(&mailbox->ref))
         return;
     mailbox_summaries_free(mailbox);
+    g_clear_pointer(&mailbox->ranges, g_hash_table_unref);
     g_clear_pointer(&mailbox->recent, g_hash_table_unref);
     if (mailbox->ahead != NULL) {
         for (guint i = 0; i < mailbox->items->len; i++)
@@ -301,6 +302,7 @@ mailbox_replace_items(PrMailbox *m, GArray *items, const StoreMailboxState *stat
     m->ahead_low = m->ahead_next = m->seq_next = 0;
     m->batch_start = m->batch_end = 0;
     g_clear_pointer(&m->uidls, g_strfreev);
+    g_clear_pointer(&m->ranges, g_hash_table_unref);
     m->generation++;
 
     g_array_unref(m->items);
@@ -827,9 +829,11 @@ GBytes *
 pr_message_reader_try_next(PrMessageReader *reader, gboolean *last)
 {
     g_return_val_if_fail(reader != NULL && !reader->pending, NULL);
-    gboolean wait;
-    GBytes *wire = ahead_lookup(reader, &wait);
+    gboolean wait = FALSE;
+    GBytes *wire = mailbox_ranges_take(reader->mailbox, reader);
 
+    if (wire == NULL)
+        wire = ahead_lookup(reader, &wait);
     if (wire != NULL) {
         reader->prefix_done = TRUE;
         reader->finished = TRUE;
@@ -852,9 +856,11 @@ pr_message_reader_next_async(PrMessageReader *reader, GCancellable *cancellable,
         reader->pending = FALSE;
         g_task_return_pointer(task, g_bytes_new(NULL, 0), (GDestroyNotify)g_bytes_unref);
     } else {
-        gboolean wait;
-        GBytes *wire = ahead_lookup(reader, &wait);
+        gboolean wait = FALSE;
+        GBytes *wire = mailbox_ranges_take(reader->mailbox, reader);
 
+        if (wire == NULL)
+            wire = ahead_lookup(reader, &wait);
         if (wire != NULL) {
             reader->prefix_done = TRUE;
             reader->finished = TRUE;

@@ -679,6 +679,52 @@ PR_AVAILABLE_IN_1_0
 PrMessageReader *pr_mailbox_read_range(PrMailbox *mailbox, guint index, gint64 offset,
                                        gint64 length);
 
+/**
+ * PrMessageRange:
+ * @index: the message, 0 to count - 1
+ * @offset: the first octet, as for pr_mailbox_read_range()
+ * @length: how many octets
+ *
+ * A part of a message to read ahead with pr_mailbox_read_ranges_async().
+ */
+typedef struct {
+    guint index;
+    gint64 offset;
+    gint64 length;
+} PrMessageRange;
+
+/**
+ * pr_mailbox_read_ranges_async:
+ * @mailbox: a mailbox
+ * @ranges: (array length=n_ranges): the parts a command is about to read
+ * @n_ranges: how many
+ * @callback: called on the main thread
+ * @user_data: passed to @callback
+ *
+ * Reads small parts of several messages in one job on a thread (a FETCH of
+ * many messages then costs one trip rather than one per message) and keeps
+ * them until the next call or sync. A reader that pr_mailbox_read_range()
+ * makes later for exactly one of these ranges is answered from memory by
+ * pr_message_reader_try_next(). Large ranges, and ranges beyond a budget,
+ * are left to their readers; so are ranges that cannot be read: the
+ * reader's own read reports the error. Completes without error.
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_mailbox_read_ranges_async(PrMailbox *mailbox, const PrMessageRange *ranges, guint n_ranges,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+
+/**
+ * pr_mailbox_read_ranges_finish:
+ * @mailbox: a mailbox
+ * @result: the result
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+void pr_mailbox_read_ranges_finish(PrMailbox *mailbox, GAsyncResult *result);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PrMessageReader, pr_message_reader_free)
 
 G_END_DECLS

@@ -30,6 +30,19 @@ store_mailbox_snapshot(StoreConn *c, gint64 folder_id, gboolean take_recent,
 {
     GArray *items = NULL;
 
+    /* Nothing arrived since \Recent was last taken (the common case: a sync
+     * after the session's own change): a read-only snapshot then does, with
+     * no write and no fsync at its commit. A message delivered after this
+     * look is taken by the next sync. */
+    if (take_recent) {
+        g_autoptr(GdaDataModel) peek =
+            store_conn_select(c, Q_MAILBOX_IMAP_STATE, error, "id", folder_id, NULL);
+        if (peek == NULL)
+            return NULL;
+        if (gda_data_model_get_n_rows(peek) == 1 &&
+            store_model_int64(peek, 2, 0) >= store_model_int64(peek, 0, 0))
+            take_recent = FALSE;
+    }
     if (!store_begin(c, error))
         return NULL;
     /* Taking \Recent writes the folder row first, for the reason given in
@@ -178,6 +191,9 @@ uid_range(const guint32 *uids, guint n, guint32 *min, guint32 *max)
     }
 }
 
+/* Up to this many UIDs, spread out, are read one query each. */
+#define FLAGS_SPARSE_MAX 16
+
 typedef struct {
     char *flags;
     gint64 modseq;
@@ -230,17 +246,25 @@ store_mailbox_store_flags_full(StoreConn *c, gint64 folder_id, const guint32 *ui
     highest = before = store_model_int64(f, 1, 0);
 
     /* One query over the UIDs' range rather than one per message: STORE
-     * mostly names runs (1:*), and a single UID reads a single row. */
+     * mostly names runs (1:*), and a single UID reads a single row. A few
+     * UIDs far apart (a client's 3,150,270) read their own rows instead of
+     * every row between them. */
     uid_range(uids, n, &min, &max);
-    m = store_conn_select(c, Q_MAILBOX_IMAP_FLAGS_RANGE, error, "id", folder_id, "held", FALSE,
-                          "min", (gint64)min, "max", (gint64)max, NULL);
-    if (m == NULL)
-        goto fail;
-    for (int r = 0; r < gda_data_model_get_n_rows(m); r++) {
-        FlagsRow *row = g_new0(FlagsRow, 1);
-        row->flags = store_model_string(m, 1, r);
-        row->modseq = store_model_int64(m, 2, r);
-        g_hash_table_insert(rows, GUINT_TO_POINTER((guint32)store_model_int64(m, 0, r)), row);
+    gboolean sparse = n <= FLAGS_SPARSE_MAX && (gint64)max - min + 1 > 4 * (gint64)n;
+    for (guint q = 0; q < (sparse ? n : 1); q++) {
+        gint64 lo = sparse ? uids[q] : min, hi = sparse ? uids[q] : max;
+
+        g_clear_object(&m);
+        m = store_conn_select(c, Q_MAILBOX_IMAP_FLAGS_RANGE, error, "id", folder_id, "held", FALSE,
+                              "min", lo, "max", hi, NULL);
+        if (m == NULL)
+            goto fail;
+        for (int r = 0; r < gda_data_model_get_n_rows(m); r++) {
+            FlagsRow *row = g_new0(FlagsRow, 1);
+            row->flags = store_model_string(m, 1, r);
+            row->modseq = store_model_int64(m, 2, r);
+            g_hash_table_replace(rows, GUINT_TO_POINTER((guint32)store_model_int64(m, 0, r)), row);
+        }
     }
     for (guint i = 0; i < n; i++) {
         FlagsRow *row = g_hash_table_lookup(rows, GUINT_TO_POINTER(uids[i]));

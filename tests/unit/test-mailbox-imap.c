@@ -391,6 +391,49 @@ test_flags(Fixture *f, gconstpointer data)
     sdk_stop(&sdk);
 }
 
+static void
+test_flags_sparse(Fixture *f, gconstpointer data)
+{
+    Sdk sdk = { 0 };
+    g_autoptr(GError) error = NULL;
+    GArray *failed = NULL;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("STORE on a few UIDs far apart (read one row each), one given twice and one "
+                   "expunged: those change, once each, the ones between do not");
+    add_user(f, "alice");
+    sdk_start(&sdk, f);
+    deliver_n(&sdk, "alice", 20);
+    PrMailbox *m = open_mailbox(&sdk, "alice", "INBOX", PR_MAILBOX_SHARED);
+    /* Four UIDs over a range of twenty: more than four rows each. */
+    guint64 highest = pr_mailbox_get_highest_modseq(m);
+    guint gone = 19;
+    guint32 uids[] = { pr_mailbox_get_uid(m, 17), pr_mailbox_get_uid(m, 0),
+                       pr_mailbox_get_uid(m, 17), pr_mailbox_get_uid(m, 19) };
+    delete_indexes(&sdk, m, &gone, 1);
+    pr_mailbox_store_flags_async(m, uids, G_N_ELEMENTS(uids), PR_FLAGS_ADD, "\\Flagged", 0,
+                                 got_result, &sdk);
+    g_autoptr(GAsyncResult) res = wait_result(&sdk);
+    g_assert_true(pr_mailbox_store_flags_finish(m, res, &failed, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(failed->len, ==, 0);
+    g_array_unref(failed);
+    PrMailboxChanges *ch = sync_mailbox(&sdk, m);
+    g_assert_cmpuint(ch->exists, ==, 19);
+    pr_mailbox_changes_free(ch);
+    for (guint i = 0; i < 19; i++)
+        g_assert_cmpstr(pr_mailbox_get_flags(m, i), ==, i == 0 || i == 17 ? "\\Flagged" : "");
+    /* Two changes after the expunge's: two new modseqs. */
+    g_assert_cmpuint(pr_mailbox_get_modseq(m, 0), >, highest);
+    g_assert_cmpuint(pr_mailbox_get_modseq(m, 17), >, highest);
+    g_assert_cmpuint(pr_mailbox_get_modseq(m, 0), !=, pr_mailbox_get_modseq(m, 17));
+    g_assert_cmpuint(pr_mailbox_get_highest_modseq(m), ==,
+                     MAX(pr_mailbox_get_modseq(m, 0), pr_mailbox_get_modseq(m, 17)));
+    g_assert_cmpuint(pr_mailbox_get_modseq(m, 5), <=, highest);
+    close_mailbox(&sdk, m);
+    sdk_stop(&sdk);
+}
+
 /* ---- copies ---- */
 
 static void
@@ -597,6 +640,14 @@ test_recent(Fixture *f, gconstpointer data)
     g_assert_cmpuint(ch->new_recent, ==, 1);
     g_assert_true(pr_mailbox_is_recent(two, 2));
     pr_mailbox_changes_free(ch);
+    /* Nothing new: a sync takes nothing, and the message stays taken. */
+    ch = sync_mailbox(&sdk, two);
+    g_assert_cmpuint(ch->new_recent, ==, 0);
+    g_assert_true(pr_mailbox_is_recent(two, 2));
+    pr_mailbox_changes_free(ch);
+    PrMailbox *three = open_mailbox(&sdk, "alice", "INBOX", PR_MAILBOX_SHARED);
+    g_assert_false(pr_mailbox_is_recent(three, 2));
+    close_mailbox(&sdk, three);
     close_mailbox(&sdk, ro);
     close_mailbox(&sdk, two);
     sdk_stop(&sdk);
@@ -922,6 +973,117 @@ test_large_range(Fixture *f, gconstpointer data)
     sdk_stop(&sdk);
 }
 
+static void
+read_ranges(Sdk *sdk, PrMailbox *m, const PrMessageRange *ranges, guint n)
+{
+    pr_mailbox_read_ranges_async(m, ranges, n, got_result, sdk);
+    g_autoptr(GAsyncResult) res = wait_result(sdk);
+    pr_mailbox_read_ranges_finish(m, res);
+}
+
+static void
+test_read_ranges(Fixture *f, gconstpointer data)
+{
+    Sdk sdk = { 0 };
+    g_autoptr(GError) error = NULL;
+    GBytes *whole[3];
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("Ranges read ahead in one job: readers of exactly those ranges are answered "
+                   "from memory (the files are gone by then), each once, with the octets of "
+                   "the slice; large ranges, ranges past the end and ranges kept before a sync "
+                   "are left to the readers");
+    add_user(f, "alice");
+    sdk_start(&sdk, f);
+    deliver(&sdk, "alice", MULTIPART);
+    deliver_n(&sdk, "alice", 2);
+    PrMailbox *m = open_mailbox(&sdk, "alice", "INBOX", PR_MAILBOX_SHARED);
+    for (guint i = 0; i < 3; i++) {
+        g_autoptr(PrMessageReader) all = pr_mailbox_read_message(m, i, PR_MESSAGE_RAW, -1);
+        whole[i] = read_all(&sdk, all);
+    }
+    gint64 size0 = pr_mailbox_get_size(m, 0);
+    const PrMessageRange kept[] = { { 0, 0, 5 }, { 0, 3, 40 }, { 1, 0, 30 }, { 2, 10, 7 } };
+    const PrMessageRange left[] = { { 0, size0 - 1, 10 }, { 0, 1, 100000 } };
+    g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(PrMessageRange));
+    g_array_append_vals(all, kept, G_N_ELEMENTS(kept));
+    g_array_append_vals(all, left, G_N_ELEMENTS(left));
+    read_ranges(&sdk, m, (const PrMessageRange *)all->data, all->len);
+
+    /* Kept: from memory although the files are gone. */
+    g_autoptr(GArray) items = store_mailbox_list(f->conn, inbox_id(f, "alice"), &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(items->len, ==, 3);
+    for (guint i = 0; i < items->len; i++) {
+        g_autofree char *path = g_build_filename(
+            f->dir, "spool", g_array_index(items, StoreMailItem, i).spool_path, NULL);
+        g_assert_cmpint(g_unlink(path), ==, 0);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
+        g_autoptr(PrMessageReader) r =
+            pr_mailbox_read_range(m, kept[i].index, kept[i].offset, kept[i].length);
+        gboolean last = FALSE;
+        g_autoptr(GBytes) got = pr_message_reader_try_next(r, &last);
+        g_assert_nonnull(got);
+        g_assert_true(last);
+        assert_slice(whole[kept[i].index], got, kept[i].offset, kept[i].length);
+        /* Handed out once: a second reader reads for itself (and fails). */
+        g_autoptr(PrMessageReader) again =
+            pr_mailbox_read_range(m, kept[i].index, kept[i].offset, kept[i].length);
+        g_assert_null(pr_message_reader_try_next(again, &last));
+    }
+    /* Left to the readers: nothing in memory. */
+    for (guint i = 0; i < G_N_ELEMENTS(left); i++) {
+        g_autoptr(PrMessageReader) r =
+            pr_mailbox_read_range(m, left[i].index, left[i].offset, left[i].length);
+        gboolean last = TRUE;
+        g_assert_null(pr_message_reader_try_next(r, &last));
+        g_assert_false(last);
+    }
+    /* Unreadable files: nothing is kept, and what an earlier call kept goes
+     * (a range within the per-mailbox header lines needs no file). */
+    const PrMessageRange tail = { 0, size0 - 10, 5 };
+    read_ranges(&sdk, m, kept, G_N_ELEMENTS(kept));
+    read_ranges(&sdk, m, &tail, 1);
+    {
+        g_autoptr(PrMessageReader) r = pr_mailbox_read_range(m, 0, tail.offset, tail.length);
+        gboolean last;
+        g_assert_null(pr_message_reader_try_next(r, &last));
+    }
+    {
+        g_autoptr(PrMessageReader) r = pr_mailbox_read_range(m, 0, 0, 5);
+        gboolean last;
+        g_assert_null(pr_message_reader_try_next(r, &last));
+    }
+    close_mailbox(&sdk, m);
+
+    deliver_n(&sdk, "alice", 1);
+    /* A sync replaces the snapshot: what was kept for its indexes goes. */
+    m = open_mailbox(&sdk, "alice", "INBOX", PR_MAILBOX_SHARED);
+    g_autoptr(PrMessageReader) all3 = pr_mailbox_read_message(m, 3, PR_MESSAGE_RAW, -1);
+    g_autoptr(GBytes) whole3 = read_all(&sdk, all3);
+    const PrMessageRange fresh = { 3, 0, 9 };
+    read_ranges(&sdk, m, &fresh, 1);
+    pr_mailbox_changes_free(sync_mailbox(&sdk, m));
+    {
+        g_autoptr(PrMessageReader) r = pr_mailbox_read_range(m, 3, 0, 9);
+        gboolean last;
+        g_assert_null(pr_message_reader_try_next(r, &last));
+    }
+    read_ranges(&sdk, m, &fresh, 1);
+    {
+        g_autoptr(PrMessageReader) r = pr_mailbox_read_range(m, 3, 0, 9);
+        gboolean last;
+        g_autoptr(GBytes) got = pr_message_reader_try_next(r, &last);
+        g_assert_nonnull(got);
+        assert_slice(whole3, got, 0, 9);
+    }
+    close_mailbox(&sdk, m);
+    for (guint i = 0; i < 3; i++)
+        g_bytes_unref(whole[i]);
+    sdk_stop(&sdk);
+}
+
 /* ---- main ---- */
 
 int
@@ -937,6 +1099,7 @@ main(int argc, char **argv)
 
     g_test_add_func("/mailbox-imap/flags-normalize", test_flags_normalize);
     store_fixture_add("flags", test_flags);
+    store_fixture_add("flags-sparse", test_flags_sparse);
     store_fixture_add("copy-move", test_copy_move);
     store_fixture_add("sync", test_sync);
     store_fixture_add("recent", test_recent);
@@ -945,6 +1108,7 @@ main(int argc, char **argv)
     store_fixture_add("summaries", test_summaries);
     store_fixture_add("summaries-many", test_summaries_many);
     store_fixture_add("large-range", test_large_range);
+    store_fixture_add("read-ranges", test_read_ranges);
 
     return store_fixture_finish(g_test_run());
 }
