@@ -361,7 +361,7 @@ def idle(args, deadline):
     srv = start_postroom(users, {
         "server": {"max_connections": many, "max_connections_per_ip": many},
         "imap4": {"max_connections": many, "max_connections_per_ip": many,
-                  "max_logins_per_user": many, "idle_timeout": "1h"}}, deadline)
+                  "max_logins_per_user": n // len(users) + 10, "idle_timeout": "1h"}}, deadline)
     clients = []
     try:
         pid = srv.proc.pid
