@@ -7,6 +7,7 @@
 #include <postroom/pr-collector.h>
 
 #include "store/store-collector.h"
+#include "unix-time.h"
 
 /* Mail collectors for the collector module (pr-collector.h): each call is
  * one job on the store's workers. An instance claims under its host name,
@@ -69,12 +70,6 @@ static void
 table_job_done(GObject *source, GAsyncResult *res, gpointer user_data)
 {
     host_store_pointer_done(res, user_data, (GDestroyNotify)g_hash_table_unref);
-}
-
-static gint64
-unix_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
 }
 
 /* ---- list ---- */

@@ -6,17 +6,12 @@
 
 #include "host.h"
 #include "store/store-collector.h"
+#include "unix-time.h"
 
 /* The collector's Query flow in the store (pr-collector.h): the token a
  * notice gives its readers, the lookup of a reply's token, and the request
  * that makes the next session fetch the message. Each call is one job on
  * the store's workers. */
-
-static gint64
-unix_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
-}
 
 typedef struct {
     gint64 id;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mailbox-private.h"
+#include "unix-time.h"
 
 /* PrMailbox: a folder opened with a lock in the database, so that it holds
  * across every instance sharing it. The lock expires unless refreshed: a
@@ -59,12 +60,6 @@ mailbox_unref(PrMailbox *mailbox)
     g_strfreev(mailbox->uidls);
     g_free(mailbox->spool_dir);
     g_free(mailbox);
-}
-
-static gint64
-unix_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
 }
 
 /* ---- opening ---- */

@@ -10,6 +10,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "store/store-mailbox-admin.h"
+#include "unix-time.h"
 
 /* mailbox list, held, release, purge, unlock: what POP3 leaves in the
  * store for the administrator. Messages a POP3 client deleted while the
@@ -29,12 +30,6 @@ typedef enum {
     LOCK_EXPIRED, /* ignored by the next session that opens the mailbox */
     LOCK_DEAD,    /* not expired, but its process on this host is gone */
 } LockState;
-
-static gint64
-unix_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
-}
 
 static void
 set_store_error(GError **error, const GError *local)

@@ -7,14 +7,9 @@
 #include <glib/gi18n-lib.h>
 
 #include "store-queries.h"
+#include "unix-time.h"
 
 #define INBOX "INBOX"
-
-static gint64
-unix_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
-}
 
 /* User names are stored in lower case (store-ops.c). */
 static char *

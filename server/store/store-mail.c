@@ -9,12 +9,7 @@
 
 #include "store-collector.h"
 #include "store-queries.h"
-
-static gint64
-unix_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
-}
+#include "unix-time.h"
 
 /* ';'-separated lists as stored; empty items dropped. */
 static char **

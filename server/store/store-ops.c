@@ -7,16 +7,11 @@
 #include "store-ops.h"
 #include "store-mail.h"
 #include "store-queries.h"
+#include "unix-time.h"
 
 /* Longest name, pattern or key accepted; longer input is refused rather
  * than stored truncated. */
 #define MAX_NAME_LEN 1024
-
-static gint64
-unix_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
-}
 
 /* Names are compared case-insensitively by storing them in lower case. */
 static char *

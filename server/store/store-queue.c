@@ -6,6 +6,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "store-queries.h"
+#include "unix-time.h"
 
 /* How often one claim looks again when another instance took the entries
  * it had picked (PostgreSQL only: SQLite serialises writers). */
@@ -13,12 +14,6 @@
 /* Entries an administrator's delete removes per transaction: libgda's cost
  * per statement grows with the length of a transaction. */
 #define DELETE_BATCH 500
-
-static gint64
-unix_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
-}
 
 void
 store_queue_entry_free(StoreQueueEntry *entry)
