@@ -84,6 +84,21 @@ counts=$(python3 - "${RESULT_FILES[@]}" <<'PY'
 import json
 import sys
 
+def report_failure(test):
+    """The failed subtests of a TAP test and what they printed after their
+    "not ok" line (meson's --print-errorlogs shows only stderr), to stderr
+    so that the counts stay the only standard output."""
+    out = (test.get("stdout") or "").splitlines()
+    print("==> %s: %s" % (test.get("name"), test.get("result")), file=sys.stderr)
+    shown = 0
+    for i, line in enumerate(out):
+        if line.startswith("not ok") and shown < 5:
+            shown += 1
+            print("\n".join(out[i:i + 80]), file=sys.stderr)
+    if shown == 0:
+        print("\n".join(out[-40:]), file=sys.stderr)
+
+
 passed = failed = 0
 for path in sys.argv[1:]:
     with open(path) as f:
@@ -92,16 +107,18 @@ for path in sys.argv[1:]:
             if not line:
                 continue
             try:
-                result = json.loads(line).get("result")
+                test = json.loads(line)
             except ValueError:
                 failed += 1
                 continue
+            result = test.get("result")
             if result in ("OK", "EXPECTEDFAIL"):
                 passed += 1
             elif result == "SKIP":
                 pass
             else:
                 failed += 1
+                report_failure(test)
 print(passed, failed)
 PY
 ) || counts="0 1"

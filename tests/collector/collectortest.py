@@ -151,6 +151,11 @@ class CollectorServer(Server):
         """`postroomctl collector run NAME`, then waits until a session
         that began after the request has ended. Returns the collector."""
         self.ctl("collector", "run", name)
+        return self.wait_run(name, timeout)
+
+    def wait_run(self, name, timeout=WAIT):
+        """Waits until collector @name has no run requested and no session
+        going. Returns the collector."""
         deadline = time.monotonic() + timeout
         c = None
         while time.monotonic() < deadline:

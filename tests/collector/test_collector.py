@@ -689,7 +689,7 @@ class Shutdown(CollectorTestCase):
         """A crash leaves the claim in the store; the next start of the same
         instance gives it back, so the collector is not held for
         claim_lease (a disabled collector shows it: nothing claims it
-        again), and a run goes at once."""
+        again), and the run requested before the crash goes at once."""
         isp = ScriptedPOP3()
         self.addCleanup(isp.stop)
         isp.set_messages([Message("k1", message("kill-1", body=(b"k" * 70 + b"\n") * 100))])
@@ -705,10 +705,14 @@ class Shutdown(CollectorTestCase):
         self.assertNotEqual(self.server.show("killed")["claimed_by"], "")
         isp.pause_retr = None
         self.server.restart()
-        self.assertEqual(self.server.show("killed")["claimed_by"], "", self.server.log_tail())
+        c = self.server.show("killed")
+        self.assertEqual(c["claimed_by"], "", self.server.log_tail())
         self.assertIn("collector claims left by an earlier run", self.server.log_text())
+        # The run asked for before the crash never finished: it is still
+        # requested, and goes as soon as the collector is enabled.
+        self.assertNotEqual(c["run_requested"], 0, c)
         self.server.set_collector("killed", enabled="yes")
-        c = self.server.run("killed")
+        c = self.server.wait_run("killed")
         self.assertEqual(c["last_result"], "1 message", c)
         self.assertEqual(self.server.subjects("bob"), ["kill-1"])
         self.assertEqual(isp.uids(), [])
