@@ -18,6 +18,12 @@ struct _StoreConn {
     /* Parsed once per connection, on first use (Anjuta's statement cache). */
     GdaStatement *stmts[Q_N_QUERIES];
     GdaSet *params[Q_N_QUERIES];
+    /* Between store_begin*() and the commit or rollback. */
+    gboolean in_transaction;
+    /* SQLite: synchronous=NORMAL is in force (store_begin_relaxed()); the
+     * next durable transaction or write outside one sets FULL again. */
+    gboolean relaxed;
+    GdaStatement *sync_full, *sync_relaxed; /* parsed on first use */
 };
 
 G_DEFINE_QUARK(pr - store - error - quark, pr_store_error)
@@ -237,11 +243,20 @@ store_conn_free(StoreConn *conn)
         g_clear_object(&conn->stmts[i]);
         g_clear_object(&conn->params[i]);
     }
+    g_clear_object(&conn->sync_full);
+    g_clear_object(&conn->sync_relaxed);
     g_clear_object(&conn->parser);
     g_clear_object(&conn->cnc);
     g_mutex_unlock(&lifecycle_lock);
     g_free(conn);
 }
+
+/* Parsing happens once per statement and connection, so taking turns
+ * costs nothing later. libgda does not promise that parsers of several
+ * connections may run at once, and workers all prepare their first
+ * statements together at start-up: one unexplained heap corruption at
+ * start-up on PostgreSQL was seen in CI, and this is the shared step. */
+static GMutex parse_lock;
 
 static GdaStatement *
 prepare(StoreConn *conn, StoreQuery query, GError **error)
@@ -251,12 +266,6 @@ prepare(StoreConn *conn, StoreQuery query, GError **error)
     if (conn->stmts[query] != NULL)
         return conn->stmts[query];
 
-    /* Parsing happens once per statement and connection, so taking turns
-     * costs nothing later. libgda does not promise that parsers of several
-     * connections may run at once, and workers all prepare their first
-     * statements together at start-up: one unexplained heap corruption at
-     * start-up on PostgreSQL was seen in CI, and this is the shared step. */
-    static GMutex parse_lock;
     g_mutex_lock(&parse_lock);
     conn->stmts[query] =
         gda_sql_parser_parse_string(conn->parser, store_query_sql(query), NULL, &local);
@@ -332,6 +341,57 @@ bind_params(StoreConn *conn, StoreQuery query, va_list ap, GError **error)
     return TRUE;
 }
 
+/* The statement that makes the connection's commits relaxed or durable
+ * again. Not in the query table: it differs between the providers, like
+ * the pragmas at store_conn_open(). SQLite keeps synchronous until it is
+ * set again (and refuses to change it inside a transaction); PostgreSQL's
+ * SET LOCAL lasts until the end of the transaction it is run in. */
+static gboolean
+run_sync_setting(StoreConn *conn, gboolean relaxed, GError **error)
+{
+    GdaStatement **stmt = relaxed ? &conn->sync_relaxed : &conn->sync_full;
+    g_autoptr(GError) local = NULL;
+
+    if (*stmt == NULL) {
+        const char *sql = conn->postgres
+                              ? (relaxed ? "SET LOCAL synchronous_commit TO OFF"
+                                         : "SET LOCAL synchronous_commit TO ON")
+                              : (relaxed ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
+
+        g_mutex_lock(&parse_lock);
+        *stmt = gda_sql_parser_parse_string(conn->parser, sql, NULL, &local);
+        g_mutex_unlock(&parse_lock);
+        if (*stmt == NULL) {
+            set_db_error(error, local);
+            return FALSE;
+        }
+    }
+    GObject *result = gda_connection_statement_execute(
+        conn->cnc, *stmt, NULL, GDA_STATEMENT_MODEL_RANDOM_ACCESS, NULL, &local);
+    g_clear_object(&result);
+    /* SQLite applies a pragma when preparing it, not when running it again:
+     * "reset" makes libgda drop the prepared statement it keeps. (A new
+     * statement each time instead leaks a few KiB in libgda per use.) */
+    g_signal_emit_by_name(*stmt, "reset");
+    if (local != NULL) {
+        set_db_error(error, local);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* SQLite: synchronous=FULL again before anything durable. */
+static gboolean
+sync_durable(StoreConn *conn, GError **error)
+{
+    if (!conn->relaxed)
+        return TRUE;
+    if (!run_sync_setting(conn, FALSE, error))
+        return FALSE;
+    conn->relaxed = FALSE;
+    return TRUE;
+}
+
 GdaDataModel *
 store_conn_select(StoreConn *conn, StoreQuery query, GError **error, ...)
 {
@@ -364,6 +424,9 @@ store_conn_exec(StoreConn *conn, StoreQuery query, GError **error, ...)
     gint rows;
     va_list ap;
 
+    /* A write on its own is its own transaction, and durable. */
+    if (!conn->in_transaction && !sync_durable(conn, error))
+        return -1;
     stmt = prepare(conn, query, error);
     if (stmt == NULL)
         return -1;
@@ -429,14 +492,40 @@ store_model_string(GdaDataModel *model, int col, int row)
     return g_value_dup_string(v);
 }
 
-gboolean
-store_begin(StoreConn *conn, GError **error)
+static gboolean
+begin(StoreConn *conn, GError **error)
 {
     g_autoptr(GError) local = NULL;
 
     if (!gda_connection_begin_transaction(conn->cnc, NULL, GDA_TRANSACTION_ISOLATION_UNKNOWN,
                                           &local)) {
         set_db_error(error, local);
+        return FALSE;
+    }
+    conn->in_transaction = TRUE;
+    return TRUE;
+}
+
+gboolean
+store_begin(StoreConn *conn, GError **error)
+{
+    return sync_durable(conn, error) && begin(conn, error);
+}
+
+gboolean
+store_begin_relaxed(StoreConn *conn, GError **error)
+{
+    /* Once set, SQLite's setting stays for the following relaxed
+     * transactions (a run of flag changes): no statement each time. */
+    if (!conn->postgres && !conn->relaxed) {
+        if (!run_sync_setting(conn, TRUE, error))
+            return FALSE;
+        conn->relaxed = TRUE;
+    }
+    if (!begin(conn, error))
+        return FALSE;
+    if (conn->postgres && !run_sync_setting(conn, TRUE, error)) {
+        store_rollback(conn);
         return FALSE;
     }
     return TRUE;
@@ -452,6 +541,7 @@ store_commit(StoreConn *conn, GError **error)
         store_rollback(conn);
         return FALSE;
     }
+    conn->in_transaction = FALSE;
     return TRUE;
 }
 
@@ -460,8 +550,35 @@ store_rollback(StoreConn *conn)
 {
     g_autoptr(GError) local = NULL;
 
+    conn->in_transaction = FALSE;
     if (!gda_connection_rollback_transaction(conn->cnc, NULL, &local))
         g_debug("rollback failed: %s", local ? local->message : "?");
+}
+
+gboolean
+store_conn_commits_durable(StoreConn *conn, GError **error)
+{
+    const char *sql = conn->postgres ? "SHOW synchronous_commit" : "PRAGMA synchronous";
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GdaDataModel) m = NULL;
+
+    g_mutex_lock(&parse_lock);
+    GdaStatement *stmt = gda_sql_parser_parse_string(conn->parser, sql, NULL, &local);
+    g_mutex_unlock(&parse_lock);
+    if (stmt != NULL) {
+        m = gda_connection_statement_execute_select(conn->cnc, stmt, NULL, &local);
+        g_object_unref(stmt);
+    }
+    if (m == NULL || gda_data_model_get_n_rows(m) != 1) {
+        set_db_error(error, local);
+        return FALSE;
+    }
+    if (conn->postgres) {
+        g_autofree char *value = store_model_string(m, 0, 0);
+        return g_strcmp0(value, "off") != 0;
+    }
+    /* 2 is FULL, 3 EXTRA. */
+    return store_model_int64(m, 0, 0) >= 2;
 }
 
 static int

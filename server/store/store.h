@@ -37,6 +37,16 @@ int store_schema_version(StoreConn *conn, GError **error);
 gboolean store_begin(StoreConn *conn, GError **error);
 gboolean store_commit(StoreConn *conn, GError **error);
 void store_rollback(StoreConn *conn);
+/* A transaction whose commit is not flushed to disk (SQLite in WAL mode:
+ * synchronous=NORMAL; PostgreSQL: synchronous_commit off): a power loss may
+ * undo its last such commits, never a durable one made after them, and the
+ * database stays consistent. Only for what a client re-syncs or the server
+ * rebuilds: flags, \Recent, mailbox locks, cached MIME summaries; never a
+ * message being acknowledged or deleted. Writes outside a transaction and
+ * store_begin() are durable. */
+gboolean store_begin_relaxed(StoreConn *conn, GError **error);
+/* For tests: whether the connection's commits are durable right now. */
+gboolean store_conn_commits_durable(StoreConn *conn, GError **error);
 
 /* The worker pool used by the daemon: store_open() opens and migrates, then
  * starts @settings->workers threads with one connection each. */
