@@ -10,6 +10,8 @@ PACKAGES=(
     liblua5.4-dev libgmime-3.0-dev libcrypt-dev
     # tests: TLS clients and certificates, store tests, scripted clients
     gnutls-bin openssl postgresql python3 valgrind curl swaks libnet-ssleay-perl fetchmail
+    # the IMAP tests' two-way sync client (mbsync)
+    isync
     # the sender tests' DNS server on loopback
     dnsmasq-base
     # the collector tests' ISP: Dovecot's pop3d, run by the tests on loopback

@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 
 #include "host.h"
+#include "mime-summary.h"
 #include "store/spool.h"
 #include "store/store-mail.h"
 
@@ -360,6 +361,7 @@ typedef struct {
     const RouterOutcome *routed; /* for the RFC 3461 parameters, or NULL */
     gboolean monitor;            /* a monitoring copy: failing it only warns */
     gint64 message_id;           /* once the rows exist */
+    StoreMime *mime;             /* its IMAP summary if it goes to mailboxes */
 } DeliveryCopy;
 
 struct _DeliveryJob {
@@ -391,8 +393,10 @@ delivery_job_free(DeliveryJob *job)
 {
     if (job == NULL)
         return;
-    for (guint i = 0; i < job->n_copies; i++)
+    for (guint i = 0; i < job->n_copies; i++) {
         g_free(job->copies[i].path);
+        g_clear_pointer(&job->copies[i].mime, store_mime_free);
+    }
     header_summary_clear(&job->h);
     delivery_report_free(job->report);
     g_ptr_array_unref(job->alerts);
@@ -434,6 +438,14 @@ add_copy(DeliveryJob *job, const DeliverySettings *s, GBytes *data, const Router
     copy->remote = remote;
     copy->routed = routed;
     copy->monitor = monitor;
+    /* MIME is parsed once, here (a few microseconds for a plain message),
+     * rather than at every FETCH; the rows go in with the message's. */
+    if (mailboxes != NULL && mailboxes->len > 0) {
+        g_autoptr(MimeSummary) ms = mime_summary_build(bytes, len);
+        copy->mime =
+            store_mime_new(0, g_steal_pointer(&ms->envelope), g_steal_pointer(&ms->bodystructure),
+                           g_steal_pointer(&ms->body), g_steal_pointer(&ms->sections));
+    }
     return TRUE;
 }
 
@@ -537,6 +549,7 @@ copy_rows_init(CopyRows *rows, StoreDelivery *d, DeliveryJob *job, const Deliver
         m.collector_id = env->collector_id;
         m.collector_uid = env->collector_uid;
     }
+    m.mime = copy->mime;
     rows->message = m;
     d->message = &rows->message;
     d->targets = (const StoreDeliveryTarget *)rows->targets->data;

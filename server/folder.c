@@ -20,6 +20,7 @@ pr_folder_info_free(PrFolderInfo *info)
         return;
     g_free(info->name);
     g_free(info->special_use);
+    g_free(info->rights);
     g_free(info);
 }
 

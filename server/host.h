@@ -35,6 +35,7 @@ struct _PrHost {
     struct _CollectorWatch *collector_watch; /* "run now" polling (collector-api.c) */
     struct _MailboxWatch *mailbox_watch;     /* mailbox-notify.c; NULL when none */
     gint mailbox_watchers;                   /* atomic: mailboxes with a notify */
+    GHashTable *mailbox_readers;             /* mailbox-readers.c; NULL when none */
     gboolean stopping;
 };
 

@@ -114,6 +114,7 @@ typedef struct {
     PrFlagsChange change;
     char *flags;
     guint64 unchanged_since;
+    char rights[STORE_RIGHTS_SIZE];
 } FlagsJob;
 
 static void
@@ -148,9 +149,9 @@ flags_job(StoreConn *c, gpointer data, GError **error)
     r->failed = g_array_new(FALSE, FALSE, sizeof(guint32));
     r->changed = g_array_new(FALSE, FALSE, sizeof(StoreFlagsChanged));
     g_array_set_clear_func(r->changed, (GDestroyNotify)store_flags_changed_clear);
-    if (!store_mailbox_store_flags_full(c, j->folder_id, (guint32 *)j->uids->data, j->uids->len,
-                                        j->change, j->flags, j->unchanged_since, r->failed,
-                                        r->changed, error)) {
+    if (!store_mailbox_store_flags_rights(c, j->folder_id, (guint32 *)j->uids->data, j->uids->len,
+                                          j->change, j->flags, j->unchanged_since, j->rights,
+                                          r->failed, r->changed, error)) {
         flags_result_free(r);
         return NULL;
     }
@@ -222,6 +223,8 @@ pr_mailbox_store_flags_async(PrMailbox *mailbox, const guint32 *uids, guint n_ui
     j->change = change;
     j->flags = g_strdup(flags != NULL ? flags : "");
     j->unchanged_since = unchanged_since;
+    /* The store leaves alone what the rights do not let change. */
+    g_strlcpy(j->rights, mailbox->rights, sizeof(j->rights));
     store_run_async(host_get_store(mailbox->host), flags_job, j, flags_job_free, NULL, flags_done,
                     task);
 }
@@ -247,6 +250,7 @@ pr_mailbox_store_flags_finish(PrMailbox *mailbox, GAsyncResult *result, GArray *
 typedef struct {
     gint64 folder_id;
     GArray *uids;
+    char *actor; /* the target is named as this user sees it */
     char *target;
     gboolean move;
 } CopyJob;
@@ -262,6 +266,7 @@ copy_job_free(gpointer p)
 {
     CopyJob *j = p;
     g_array_unref(j->uids);
+    g_free(j->actor);
     g_free(j->target);
     g_free(j);
 }
@@ -279,13 +284,17 @@ static gpointer
 copy_job(StoreConn *c, gpointer data, GError **error)
 {
     CopyJob *j = data;
-    CopyResult *r = g_new0(CopyResult, 1);
+    g_auto(StoreFolderRef) ref = { 0 };
 
+    /* Copying in needs "i" on the target, which may be another user's. */
+    if (!store_folder_resolve(c, j->actor, j->target, "i", &ref, error))
+        return NULL;
+    CopyResult *r = g_new0(CopyResult, 1);
     r->source_uids = g_array_new(FALSE, FALSE, sizeof(guint32));
     r->target_uids = g_array_new(FALSE, FALSE, sizeof(guint32));
-    if (!store_mailbox_copy(c, j->folder_id, (guint32 *)j->uids->data, j->uids->len, j->target,
-                            j->move, &r->target_id, &r->uidvalidity, r->source_uids, r->target_uids,
-                            error)) {
+    if (!store_mailbox_copy_to(c, j->folder_id, (guint32 *)j->uids->data, j->uids->len, ref.owner,
+                               ref.folder, ref.rights, j->move, &r->target_id, &r->uidvalidity,
+                               r->source_uids, r->target_uids, error)) {
         copy_result_free(r);
         return NULL;
     }
@@ -319,9 +328,20 @@ pr_mailbox_copy_async(PrMailbox *mailbox, const guint32 *uids, guint n_uids, con
     GTask *task = mailbox_task_new(mailbox, callback, user_data, pr_mailbox_copy_async);
     if (mailbox_closed(task, mailbox))
         return;
+    /* A move takes the messages away: "t" and "e" on the source. */
+    for (const char *need = "te"; move && *need != '\0'; need++) {
+        if (strchr(mailbox->rights, *need) == NULL) {
+            g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_PERMISSION,
+                                    _("You do not have the “%c” right on the folder “%s”."), *need,
+                                    mailbox->folder);
+            g_object_unref(task);
+            return;
+        }
+    }
 
     CopyJob *j = g_new0(CopyJob, 1);
     j->folder_id = mailbox->folder_id;
+    j->actor = g_strdup(mailbox->actor);
     j->uids = g_array_sized_new(FALSE, FALSE, sizeof(guint32), n_uids);
     g_array_append_vals(j->uids, uids, n_uids);
     j->target = g_strdup(target);
@@ -354,11 +374,15 @@ pr_mailbox_copy_finish(PrMailbox *mailbox, GAsyncResult *result, guint32 *uidval
 typedef struct {
     gint64 folder_id;
     gboolean take_recent;
+    gboolean full;            /* every message, not what changed since @known */
+    StoreSnapshotKnown known; /* what the snapshot held when the job was made */
+    guint generation;         /* ... and which snapshot that was */
 } SyncJob;
 
 typedef struct {
     GArray *items;
     StoreMailboxState state;
+    gboolean delta; /* items are only those changed since the job's known */
 } SyncResult;
 
 static void
@@ -376,7 +400,13 @@ sync_job(StoreConn *c, gpointer data, GError **error)
     SyncJob *j = data;
     SyncResult *r = g_new0(SyncResult, 1);
 
-    r->items = store_mailbox_snapshot(c, j->folder_id, j->take_recent, &r->state, error);
+    /* Mostly a few messages changed or came: only those are read, not
+     * every message of the folder again. */
+    if (j->full)
+        r->items = store_mailbox_snapshot(c, j->folder_id, j->take_recent, &r->state, error);
+    else
+        r->items = store_mailbox_snapshot_since(c, j->folder_id, j->take_recent, &j->known,
+                                                &r->state, &r->delta, error);
     if (r->items == NULL) {
         g_free(r);
         return NULL;
@@ -445,6 +475,50 @@ drop_returned(GArray *old, GArray *now)
     }
 }
 
+/* The whole snapshot after a delta: the session's messages, those that
+ * changed replaced by their new rows (taken from @delta), then the new
+ * ones. */
+static GArray *
+merge_delta(GArray *old, GArray *delta, GHashTable *gone)
+{
+    GArray *now = g_array_sized_new(FALSE, TRUE, sizeof(StoreMailItem), old->len + delta->len);
+    guint k = 0;
+
+    g_array_set_clear_func(now, (GDestroyNotify)store_mail_item_clear);
+    for (guint i = 0; i < old->len; i++) {
+        const StoreMailItem *a = &g_array_index(old, StoreMailItem, i);
+        StoreMailItem item;
+
+        /* Below a message of the session, only a released one (see
+         * drop_returned()). */
+        while (k < delta->len && g_array_index(delta, StoreMailItem, k).uid < a->uid)
+            k++;
+        if (k < delta->len && g_array_index(delta, StoreMailItem, k).uid == a->uid) {
+            StoreMailItem *b = &g_array_index(delta, StoreMailItem, k++);
+            item = *b;
+            b->spool_path = b->prefix = b->flags = NULL;
+        } else if (gone != NULL && g_hash_table_contains(gone, GUINT_TO_POINTER(a->uid))) {
+            continue; /* this session's own expunge */
+        } else {
+            item = *a;
+            item.spool_path = g_strdup(a->spool_path);
+            item.prefix = g_strdup(a->prefix);
+            item.flags = g_strdup(a->flags);
+        }
+        g_array_append_val(now, item);
+    }
+    for (; k < delta->len; k++) {
+        StoreMailItem *b = &g_array_index(delta, StoreMailItem, k);
+        if (old->len > 0 && b->uid <= g_array_index(old, StoreMailItem, old->len - 1).uid)
+            continue;
+        g_array_append_val(now, *b);
+        b->spool_path = b->prefix = b->flags = NULL;
+    }
+    return now;
+}
+
+static void sync_run(PrMailbox *mailbox, GTask *task, gboolean full);
+
 static void
 sync_done(GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -458,6 +532,23 @@ sync_done(GObject *source, GAsyncResult *result, gpointer data)
         g_object_unref(task);
         return;
     }
+    if (r->delta) {
+        SyncJob *j = g_task_get_task_data(G_TASK(result));
+        /* Another sync replaced the snapshot meanwhile: the delta is
+         * relative to the one before, so everything is read again. */
+        if (j->generation != mailbox->generation) {
+            sync_result_free(r);
+            if (!mailbox_closed(task, mailbox))
+                sync_run(mailbox, task, TRUE);
+            return;
+        }
+        GArray *now = merge_delta(mailbox->items, r->items, mailbox->gone);
+        g_array_unref(r->items);
+        r->items = now;
+    }
+    /* Gone from the new snapshot either way: a delete that ends after the
+     * job looked makes the next sync's counts differ, so it reads all. */
+    g_clear_pointer(&mailbox->gone, g_hash_table_unref);
     drop_returned(mailbox->items, r->items);
     PrMailboxChanges *ch = compare_snapshots(mailbox->items, r->items);
     /* UIDs that went cannot come back: \Recent forgets them. */
@@ -480,10 +571,32 @@ pr_mailbox_sync_async(PrMailbox *mailbox, GAsyncReadyCallback callback, gpointer
     GTask *task = mailbox_task_new(mailbox, callback, user_data, pr_mailbox_sync_async);
     if (mailbox_closed(task, mailbox))
         return;
+    sync_run(mailbox, task, FALSE);
+}
 
+static void
+sync_run(PrMailbox *mailbox, GTask *task, gboolean full)
+{
     SyncJob *j = g_new0(SyncJob, 1);
     j->folder_id = mailbox->folder_id;
     j->take_recent = mailbox->access == PR_MAILBOX_SHARED;
+    j->full = full;
+    j->generation = mailbox->generation;
+    /* The snapshot's modseq may lag its messages' (flags_update_snapshot()):
+     * the delta then only holds some unchanged ones too. */
+    j->known.count = mailbox->items->len;
+    j->known.modseq = mailbox->state.highestmodseq;
+    for (guint i = 0; i < mailbox->items->len; i++) {
+        StoreMailItem *item = &g_array_index(mailbox->items, StoreMailItem, i);
+        j->known.last_uid = MAX(j->known.last_uid, item->uid);
+        /* What this session expunged is known to be gone. */
+        if (mailbox->gone != NULL &&
+            g_hash_table_contains(mailbox->gone, GUINT_TO_POINTER(item->uid))) {
+            j->known.count--;
+            continue;
+        }
+        j->known.uid_sum += item->uid;
+    }
     store_run_async(host_get_store(mailbox->host), sync_job, j, g_free, NULL, sync_done, task);
 }
 
@@ -548,13 +661,9 @@ summary_make(SummaryJob *j, guint i, GError **error)
         return NULL;
     }
     g_autoptr(MimeSummary) ms = mime_summary_build((const guint8 *)data, len);
-    StoreMime *mime = g_new0(StoreMime, 1);
-    mime->message_id = g_array_index(j->message_ids, gint64, i);
-    mime->envelope = g_steal_pointer(&ms->envelope);
-    mime->bodystructure = g_steal_pointer(&ms->bodystructure);
-    mime->body = g_steal_pointer(&ms->body);
-    mime->sections = g_steal_pointer(&ms->sections);
-    return mime;
+    return store_mime_new(g_array_index(j->message_ids, gint64, i), g_steal_pointer(&ms->envelope),
+                          g_steal_pointer(&ms->bodystructure), g_steal_pointer(&ms->body),
+                          g_steal_pointer(&ms->sections));
 }
 
 /* Rows stored per transaction: one commit (and fsync) for many rather
@@ -565,7 +674,8 @@ static gboolean
 summaries_store(StoreConn *c, GPtrArray *rows, guint from, GError **error)
 {
     for (guint at = from; at < rows->len; at += SUMMARIES_PER_COMMIT) {
-        if (!store_begin(c, error))
+        /* Relaxed: a summary lost to a power loss is made again. */
+        if (!store_begin_relaxed(c, error))
             return FALSE;
         for (guint i = at; i < rows->len && i < at + SUMMARIES_PER_COMMIT; i++) {
             if (!store_mime_put(c, rows->pdata[i], error)) {

@@ -7,6 +7,7 @@
 
 #include <postroom/pr-mailbox.h>
 #include "host.h"
+#include "store/store-folder-acl.h"
 #include "store/store-mail.h"
 
 struct _PrMailbox {
@@ -19,12 +20,15 @@ struct _PrMailbox {
     StoreMailboxState state; /* uidnext and highest modseq of the snapshot */
     GArray *items;           /* StoreMailItem */
     GHashTable *recent;      /* UIDs that are \Recent in this session */
+    GHashTable *gone;        /* UIDs it deleted since the last sync, or NULL */
     guint generation;        /* bumped when a sync replaces the snapshot */
     char **uidls;
     char *spool_dir;
     guint heartbeat_id;
-    char *user, *folder;   /* the owner (lower case) and the folder's name */
-    char *audit_component; /* msgaudit, NULL until pr_mailbox_set_audit() */
+    char *user, *folder;            /* the owner (lower case) and the folder's name */
+    char *actor;                    /* the user who opened it (lower case) */
+    char rights[STORE_RIGHTS_SIZE]; /* theirs (RFC 4314): pr_mailbox_get_rights() */
+    char *audit_component;          /* msgaudit, NULL until pr_mailbox_set_audit() */
     char *audit_actor, *audit_ip;
 
     /* IMAP: summaries by message id (MailboxSummary), main thread only. */
@@ -85,5 +89,13 @@ GBytes *mailbox_ranges_take(PrMailbox *mailbox, PrMessageReader *reader);
 
 /* mailbox-notify.c: forgets @mailbox's notify (at close). */
 void mailbox_notify_stop(PrMailbox *mailbox);
+
+/* mailbox-readers.c: the open mailboxes of each folder (from open to
+ * close), and the spool files of expunged messages (full paths), removed
+ * at once or, while another open mailbox of the folder may still read
+ * them, once the last of those has closed. */
+void mailbox_readers_add(PrMailbox *mailbox);
+void mailbox_readers_remove(PrMailbox *mailbox);
+void mailbox_remove_spool_files(PrMailbox *mailbox, GPtrArray *paths);
 /* For tests: how often other instances' changes are polled for (5 s). */
 void mailbox_notify_set_poll_seconds(PrHost *host, guint seconds);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mailbox-private.h"
+#include "store/store-folder-acl.h"
 #include "unix-time.h"
 
 /* PrMailbox: a folder opened with a lock in the database, so that it holds
@@ -45,6 +46,7 @@ mailbox_unref(PrMailbox *mailbox)
     mailbox_summaries_free(mailbox);
     g_clear_pointer(&mailbox->ranges, g_hash_table_unref);
     g_clear_pointer(&mailbox->recent, g_hash_table_unref);
+    g_clear_pointer(&mailbox->gone, g_hash_table_unref);
     if (mailbox->ahead != NULL) {
         for (guint i = 0; i < mailbox->items->len; i++)
             g_clear_pointer(&mailbox->ahead[i], g_bytes_unref);
@@ -53,6 +55,7 @@ mailbox_unref(PrMailbox *mailbox)
     g_free(mailbox->holder);
     g_free(mailbox->user);
     g_free(mailbox->folder);
+    g_free(mailbox->actor);
     g_free(mailbox->audit_component);
     g_free(mailbox->audit_actor);
     g_free(mailbox->audit_ip);
@@ -74,7 +77,15 @@ typedef struct {
     guint32 uidvalidity;
     GArray *items;
     StoreMailboxState state;
+    StoreFolderRef ref; /* the owner, folder and rights */
 } OpenResult;
+
+static void
+open_result_free(OpenResult *r)
+{
+    store_folder_ref_clear(&r->ref);
+    g_free(r);
+}
 
 static void
 open_job_free(gpointer p)
@@ -93,9 +104,15 @@ open_job(StoreConn *c, gpointer data, GError **error)
     OpenJob *j = data;
     OpenResult *r = g_new0(OpenResult, 1);
 
+    /* "#users/bob/Work" opens bob's folder with the opener's rights. */
+    if (!store_folder_resolve(c, j->user, j->folder, "r", &r->ref, error)) {
+        g_free(r);
+        return NULL;
+    }
     gboolean exclusive = j->access == PR_MAILBOX_EXCLUSIVE;
-    r->folder_id = store_mailbox_lock(c, j->user, j->folder, j->holder, j->instance, exclusive,
-                                      unix_now() + LOCK_TTL_SECONDS, &r->uidvalidity, error);
+    r->folder_id =
+        store_mailbox_lock(c, r->ref.owner, r->ref.folder, j->holder, j->instance, exclusive,
+                           unix_now() + LOCK_TTL_SECONDS, &r->uidvalidity, error);
     /* POP3 keeps its single query; IMAP needs the folder's state too. */
     if (r->folder_id != 0 && exclusive)
         r->items = store_mailbox_list(c, r->folder_id, error);
@@ -105,7 +122,7 @@ open_job(StoreConn *c, gpointer data, GError **error)
     if (r->items == NULL) {
         if (r->folder_id != 0)
             store_mailbox_unlock(c, r->folder_id, j->holder, NULL);
-        g_free(r);
+        open_result_free(r);
         return NULL;
     }
     return r;
@@ -124,9 +141,17 @@ open_done(GObject *source, GAsyncResult *result, gpointer data)
     } else {
         mailbox->folder_id = r->folder_id;
         mailbox->uidvalidity = r->uidvalidity;
+        g_strlcpy(mailbox->rights, r->ref.rights, sizeof(mailbox->rights));
+        g_free(mailbox->folder);
+        mailbox->folder = g_steal_pointer(&r->ref.folder);
+        if (r->ref.shared) {
+            g_free(mailbox->user);
+            mailbox->user = g_steal_pointer(&r->ref.owner);
+        }
         mailbox_take_recent(mailbox, r->items, &r->state);
         mailbox_replace_items(mailbox, r->items, &r->state);
-        g_free(r);
+        mailbox_readers_add(mailbox);
+        open_result_free(r);
         g_task_return_pointer(task, mailbox_ref(mailbox), (GDestroyNotify)pr_mailbox_close);
     }
     g_object_unref(task);
@@ -151,6 +176,7 @@ pr_mailbox_open_async(PrHost *host, const char *user, const char *folder, PrMail
     mailbox->spool_dir = g_build_filename(host->data_dir, "spool", NULL);
     mailbox->user = g_ascii_strdown(user, -1);
     mailbox->folder = g_strdup(folder);
+    mailbox->actor = g_ascii_strdown(user, -1);
 
     GTask *task = g_task_new(NULL, cancellable, callback, user_data);
     g_task_set_source_tag(task, pr_mailbox_open_async);
@@ -251,6 +277,8 @@ pr_mailbox_close_async(PrMailbox *mailbox, GAsyncReadyCallback callback, gpointe
 
     g_clear_handle_id(&mailbox->heartbeat_id, g_source_remove);
     mailbox_notify_stop(mailbox);
+    if (mailbox->folder_id != 0)
+        mailbox_readers_remove(mailbox);
     if (mailbox->folder_id != 0 && host_get_store(mailbox->host) != NULL) {
         /* The job gets its own copy: the worker runs it after this returns. */
         UnlockJob *j = g_new0(UnlockJob, 1);
@@ -311,6 +339,13 @@ mailbox_replace_items(PrMailbox *m, GArray *items, const StoreMailboxState *stat
         if ((guint64)item->modseq > m->state.highestmodseq)
             m->state.highestmodseq = item->modseq;
     }
+}
+
+const char *
+pr_mailbox_get_rights(PrMailbox *mailbox)
+{
+    g_return_val_if_fail(mailbox != NULL, "");
+    return mailbox->rights;
 }
 
 guint
@@ -914,7 +949,7 @@ pr_mailbox_set_audit(PrMailbox *mailbox, const char *component, const char *acto
     g_free(mailbox->audit_actor);
     g_free(mailbox->audit_ip);
     mailbox->audit_component = g_strdup(component);
-    mailbox->audit_actor = g_strdup(actor != NULL ? actor : mailbox->user);
+    mailbox->audit_actor = g_strdup(actor != NULL ? actor : mailbox->actor);
     mailbox->audit_ip = g_strdup(ip);
 }
 
@@ -927,14 +962,13 @@ delete_job(StoreConn *c, gpointer data, GError **error)
     if (!store_mailbox_delete(c, j->folder_id, (guint32 *)j->uids->data, j->uids->len, j->hold,
                               j->audit.component != NULL ? &j->audit : NULL, unused, error))
         return NULL;
-    /* After the commit: a crash here leaves files no row refers to, never
-     * rows without files. */
-    for (guint i = 0; i < unused->len; i++) {
-        g_autofree char *path = g_build_filename(j->spool_dir, unused->pdata[i], NULL);
-        if (g_unlink(path) != 0 && errno != ENOENT)
-            g_warning("cannot remove %s: %s", path, g_strerror(errno));
-    }
-    return GINT_TO_POINTER(1);
+    /* The files no row refers to any more, removed after the commit (a
+     * crash in between leaves files without rows, never rows without
+     * files) by mailbox_remove_spool_files(). */
+    GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < unused->len; i++)
+        g_ptr_array_add(paths, g_build_filename(j->spool_dir, unused->pdata[i], NULL));
+    return paths;
 }
 
 static void
@@ -944,9 +978,20 @@ delete_done(GObject *source, GAsyncResult *result, gpointer data)
     PrMailbox *mailbox = g_task_get_task_data(task);
     g_autoptr(GError) error = NULL;
 
-    if (store_run_finish(host_get_store(mailbox->host), result, &error) == NULL) {
+    g_autoptr(GPtrArray) unused = store_run_finish(host_get_store(mailbox->host), result, &error);
+
+    if (unused == NULL) {
         g_task_return_error(task, g_steal_pointer(&error));
     } else {
+        DeleteJob *j = g_task_get_task_data(G_TASK(result));
+
+        /* The next sync knows these went (pr_mailbox_sync_async() then
+         * reads only what changed). */
+        if (mailbox->gone == NULL)
+            mailbox->gone = g_hash_table_new(g_direct_hash, g_direct_equal);
+        for (guint i = 0; i < j->uids->len; i++)
+            g_hash_table_add(mailbox->gone, GUINT_TO_POINTER(g_array_index(j->uids, guint32, i)));
+        mailbox_remove_spool_files(mailbox, unused);
         host_mailbox_changed(mailbox->host, mailbox->folder_id);
         g_task_return_boolean(task, TRUE);
     }
@@ -962,6 +1007,14 @@ pr_mailbox_delete_async(PrMailbox *mailbox, const guint *indexes, guint n_indexe
     GTask *task = g_task_new(NULL, cancellable, callback, user_data);
     g_task_set_source_tag(task, pr_mailbox_delete_async);
     g_task_set_task_data(task, mailbox_ref(mailbox), (GDestroyNotify)mailbox_unref);
+    /* Expunging another user's messages needs "e" (RFC 4314). */
+    if (strchr(mailbox->rights, 'e') == NULL) {
+        g_task_return_new_error(task, PR_STORE_ERROR, PR_STORE_ERROR_PERMISSION,
+                                _("You do not have the “%c” right on the folder “%s”."), 'e',
+                                mailbox->folder);
+        g_object_unref(task);
+        return;
+    }
 
     DeleteJob *j = g_new0(DeleteJob, 1);
     j->folder_id = mailbox->folder_id;

@@ -42,6 +42,12 @@ append_done(GObject *source, GAsyncResult *result, gpointer user_data)
         if (pr_connection_is_closed(conn)) {
         } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND)) {
             imap_command_done(conn, s, "NO", "[TRYCREATE] No such mailbox");
+        } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_PERMISSION)) {
+            /* RFC 4314 §4: another user's folder without "i". */
+            imap_command_done(conn, s, "NO", "[NOPERM] You may not append to this mailbox");
+        } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_OVER_QUOTA)) {
+            /* OVERQUOTA (RFC 9208, RFC 5530): nothing was stored. */
+            imap_command_done(conn, s, "NO", "[OVERQUOTA] Quota exceeded");
         } else {
             g_warning(_("IMAP user %s: cannot append to %s: %s"), s->login, data->name,
                       error->message);

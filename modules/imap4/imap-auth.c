@@ -21,6 +21,10 @@ imap_capabilities(PrConnection *conn, ImapSession *s)
     if (imap_setting_bool(conn, "idle"))
         g_string_append(out, " IDLE");
     g_string_append(out, " NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE ESEARCH CONDSTORE");
+    /* RFC 9208: STORAGE only; no QUOTASET, SETQUOTA is refused. */
+    g_string_append(out, " QUOTA QUOTA=RES-STORAGE");
+    /* RFC 4314 §2.1: shared folders; "texk" are the rights beyond RFC 2086. */
+    g_string_append(out, " ACL RIGHTS=texk");
     if (pr_connection_get_state(conn) == IMAP_STATE_NOT_AUTHENTICATED) {
         if (pr_connection_can_starttls(conn))
             g_string_append(out, " STARTTLS");
@@ -295,7 +299,9 @@ imap_cmd_namespace(PrConnection *conn, ImapSession *s, ImapCommand *cmd)
 {
     if (cmd->args->len != 0)
         return imap_command_bad(conn, s, "NAMESPACE takes no arguments");
-    /* Personal folders only: shared folders (#users/) are not served yet. */
-    pr_connection_reply(conn, "* NAMESPACE ((\"\" \"/\")) NIL NIL");
+    /* Personal folders, and other users' folders under "#users/" (VPOP3
+     * Enterprise's shared folders, governed by RFC 4314 ACLs). */
+    pr_connection_reply(conn,
+                        "* NAMESPACE ((\"\" \"/\")) ((\"" PR_FOLDER_SHARED_PREFIX "\" \"/\")) NIL");
     return imap_command_reply(conn, s, "OK", "NAMESPACE completed");
 }

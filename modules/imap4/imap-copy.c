@@ -59,6 +59,12 @@ copied(GObject *source, GAsyncResult *result, gpointer user_data)
         if (!pr_connection_is_closed(job->conn)) {
             if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND)) {
                 imap_command_done(job->conn, s, "NO", "[TRYCREATE] No such mailbox");
+            } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_PERMISSION)) {
+                /* RFC 4314 §4: the target needs "i" (MOVE "te" on the source). */
+                imap_command_done(job->conn, s, "NO", "[NOPERM] Permission denied");
+            } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_OVER_QUOTA)) {
+                /* OVERQUOTA (RFC 9208): nothing was copied (one transaction). */
+                imap_command_done(job->conn, s, "NO", "[OVERQUOTA] Quota exceeded");
             } else {
                 g_warning(_("IMAP user %s: cannot copy messages: %s"), s->login, error->message);
                 imap_command_done(job->conn, s, "NO",
@@ -118,6 +124,10 @@ copy_or_move(PrConnection *conn, ImapSession *s, ImapCommand *cmd, gboolean move
     }
     if (move && s->read_only)
         return imap_command_reply(conn, s, "NO", "[READ-ONLY] The mailbox is read-only");
+    /* RFC 6851 §3.3: MOVE is COPY, STORE \Deleted and EXPUNGE. */
+    if (move && (!imap_may(s, 't') || !imap_may(s, 'e')))
+        return imap_command_reply(conn, s, "NO",
+                                  "[NOPERM] You may not remove messages from this mailbox");
     uids = g_array_sized_new(FALSE, FALSE, sizeof(guint32), indexes->len);
     for (guint i = 0; i < indexes->len; i++) {
         guint32 uid = pr_mailbox_get_uid(s->mailbox, g_array_index(indexes, guint, i));

@@ -54,7 +54,10 @@ deleted(GObject *source, GAsyncResult *result, gpointer user_data)
     g_autoptr(GError) error = NULL;
 
     if (!pr_mailbox_delete_finish(s->mailbox, result, &error)) {
-        if (!pr_connection_is_closed(job->conn)) {
+        if (pr_connection_is_closed(job->conn)) {
+        } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_PERMISSION)) {
+            imap_command_done(job->conn, s, "NO", "[NOPERM] You may not expunge this mailbox");
+        } else {
             g_warning(_("IMAP user %s: cannot expunge: %s"), s->login, error->message);
             imap_command_done(job->conn, s, "NO", "[SERVERBUG] Cannot expunge, try again later");
         }
@@ -135,6 +138,9 @@ imap_cmd_expunge(PrConnection *conn, ImapSession *s, ImapCommand *cmd)
     } else if (cmd->args->len != 0) {
         return imap_command_bad(conn, s, "EXPUNGE takes no arguments");
     }
+    /* RFC 4314 §4: expunging another user's folder needs "e". */
+    if (!imap_may(s, 'e'))
+        return imap_command_reply(conn, s, "NO", "[NOPERM] You may not expunge this mailbox");
     if (s->read_only)
         return imap_command_reply(conn, s, "NO", "[READ-ONLY] The mailbox is read-only");
     return expunge(conn, s, indexes, FALSE);
@@ -145,8 +151,9 @@ imap_cmd_close(PrConnection *conn, ImapSession *s, ImapCommand *cmd)
 {
     if (cmd->args->len != 0)
         return imap_command_bad(conn, s, "CLOSE takes no arguments");
-    /* RFC 3501 §6.4.2: no expunge on a read-only mailbox, no error either. */
-    if (s->read_only) {
+    /* RFC 3501 §6.4.2: no expunge on a read-only mailbox, no error either;
+     * RFC 4314 §4: nor without "e". */
+    if (s->read_only || !imap_may(s, 'e')) {
         imap_session_unselect(s);
         return imap_command_reply(conn, s, "OK", "CLOSE completed");
     }

@@ -244,7 +244,10 @@ start_body(FetchJob *job, guint index, const ImapFetchBody *b)
     gboolean fields = FALSE;
 
     if (!body_section(mb, index, b, &offset, &length, &fields)) {
-        /* RFC 3501 §6.4.5: a section that does not exist is empty. */
+        /* RFC 3501 §6.4.5: a section that does not exist (or HEADER/TEXT
+         * of a part that is not a message) is empty: "" as its author
+         * advised (imap-protocol list, April 2011), where Dovecot 2.3
+         * sends {0}; not NIL, which some clients do not expect here. */
         g_string_append_printf(job->out, "%s \"\"", b->reply_name);
         return FALSE;
     }
@@ -532,7 +535,8 @@ start_implicit_seen(FetchJob *job)
     PrMailbox *mb = job->s->mailbox;
     g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
 
-    if (job->s->read_only || !imap_fetch_sets_seen(&job->spec))
+    /* RFC 4314 §4: not in another user's folder without "s". */
+    if (job->s->read_only || !imap_may(job->s, 's') || !imap_fetch_sets_seen(&job->spec))
         return FALSE;
     for (guint i = 0; i < job->indexes->len; i++) {
         guint index = g_array_index(job->indexes, guint, i);
@@ -628,8 +632,9 @@ imap_cmd_fetch(PrConnection *conn, ImapSession *s, ImapCommand *cmd)
     job->out = g_string_sized_new(4096);
     /* MODSEQ goes with FLAGS once CONDSTORE is on (RFC 7162 §3.2). */
     job->modseq = (spec.items & IMAP_FETCH_MODSEQ) ||
-                  (imap_msg_condstore(s) && ((spec.items & IMAP_FETCH_FLAGS) ||
-                                             (imap_fetch_sets_seen(&spec) && !s->read_only)));
+                  (imap_msg_condstore(s) &&
+                   ((spec.items & IMAP_FETCH_FLAGS) ||
+                    (imap_fetch_sets_seen(&spec) && !s->read_only && imap_may(s, 's'))));
     imap_session_op_begin(s);
     if (!start_implicit_seen(job))
         load_and_run(job);

@@ -42,14 +42,15 @@ imap_append_mailbox(GString *out, const char *name)
     imap_append_astring(out, wire != NULL ? wire : name);
 }
 
-/* Answers a failed folder operation. */
-static void
-folder_failed(PrConnection *conn, ImapSession *s, const GError *error)
+void
+imap_folder_failed(PrConnection *conn, ImapSession *s, const GError *error)
 {
     g_autofree char *text = NULL;
 
     if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND)) {
         imap_command_done(conn, s, "NO", "[NONEXISTENT] No such mailbox");
+    } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_PERMISSION)) {
+        imap_command_done(conn, s, "NO", "[NOPERM] Permission denied");
     } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_EXISTS)) {
         imap_command_done(conn, s, "NO", "[ALREADYEXISTS] Mailbox already exists");
     } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED)) {
@@ -184,7 +185,7 @@ list_done(GObject *source, GAsyncResult *result, gpointer user_data)
     if (pr_connection_is_closed(conn))
         goto out;
     if (folders == NULL) {
-        folder_failed(conn, s, error);
+        imap_folder_failed(conn, s, error);
         goto out;
     }
     entries = list_entries(folders);
@@ -281,7 +282,7 @@ change_done(GObject *source, GAsyncResult *result, gpointer user_data)
 
     if (!pr_folder_change_finish(pr_connection_get_host(conn), result, &error)) {
         if (!pr_connection_is_closed(conn))
-            folder_failed(conn, s, error);
+            imap_folder_failed(conn, s, error);
         return;
     }
     if (pr_connection_is_closed(conn) || s->current == NULL)
@@ -397,7 +398,7 @@ status_done(GObject *source, GAsyncResult *result, gpointer user_data)
 
     if (!pr_folder_status_finish(pr_connection_get_host(conn), result, &st, &error)) {
         if (!pr_connection_is_closed(conn))
-            folder_failed(conn, s, error);
+            imap_folder_failed(conn, s, error);
         goto out;
     }
     if (pr_connection_is_closed(conn))

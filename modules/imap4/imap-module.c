@@ -38,6 +38,15 @@ static const ImapCommandSpec imap_command_table[] = {
     { "STATUS", imap_cmd_status, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
     { "APPEND", imap_cmd_append, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
     { "IDLE", imap_cmd_idle, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
+    /* RFC 4314 */
+    { "SETACL", imap_cmd_setacl, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
+    { "DELETEACL", imap_cmd_deleteacl, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
+    { "GETACL", imap_cmd_getacl, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
+    { "LISTRIGHTS", imap_cmd_listrights, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
+    { "MYRIGHTS", imap_cmd_myrights, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
+    { "GETQUOTAROOT", imap_cmd_getquotaroot, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
+    { "GETQUOTA", imap_cmd_getquota, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
+    { "SETQUOTA", imap_cmd_setquota, IMAP_STATE_AUTH_OR_SELECTED, IMAP_CMD_NONE },
     /* selected (§6.4) */
     { "CHECK", imap_cmd_check, IMAP_STATE_SELECTED, IMAP_CMD_NONE },
     { "UNSELECT", imap_cmd_unselect, IMAP_STATE_SELECTED, IMAP_CMD_NONE },

@@ -42,6 +42,15 @@ gboolean imap_msg_has_flag(const char *flags, const char *flag);
  * spelt as RFC 3501 does, no duplicates: a new string. */
 char *imap_msg_apply_flags(const char *flags, int change, const char *given);
 
+/* The right (RFC 4314 §4) that changing @flag needs: 's' for \Seen, 't'
+ * for \Deleted, 'w' for any other flag or keyword. */
+char imap_msg_flag_right(const char *flag);
+
+/* imap_msg_apply_flags() as the host applies it for a user with @rights:
+ * a flag the user may not change keeps its old state. */
+char *imap_msg_apply_flags_rights(const char *flags, int change, const char *given,
+                                  const char *rights);
+
 /* HEADER.FIELDS (.NOT): the fields of @header (with their folded lines)
  * whose names are (not) among @fields (upper case), then the blank line
  * that ends a header. */

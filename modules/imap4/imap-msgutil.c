@@ -83,6 +83,36 @@ imap_msg_apply_flags(const char *flags, int change, const char *given)
     return g_strjoinv(" ", (char **)result->pdata);
 }
 
+char
+imap_msg_flag_right(const char *flag)
+{
+    if (g_ascii_strcasecmp(flag, "\\Seen") == 0)
+        return 's';
+    if (g_ascii_strcasecmp(flag, "\\Deleted") == 0)
+        return 't';
+    return 'w';
+}
+
+char *
+imap_msg_apply_flags_rights(const char *flags, int change, const char *given, const char *rights)
+{
+    g_autofree char *changed = imap_msg_apply_flags(flags, change, given);
+    g_auto(GStrv) old = g_strsplit(flags, " ", -1);
+    g_auto(GStrv) now = g_strsplit(changed, " ", -1);
+    g_autoptr(GPtrArray) result = g_ptr_array_new();
+
+    /* The changes the user may make, then the old flags they may not touch. */
+    for (guint i = 0; now[i] != NULL; i++)
+        if (*now[i] != '\0' && strchr(rights, imap_msg_flag_right(now[i])) != NULL)
+            g_ptr_array_add(result, now[i]);
+    for (guint i = 0; old[i] != NULL; i++)
+        if (*old[i] != '\0' && strchr(rights, imap_msg_flag_right(old[i])) == NULL &&
+            !in_list(result, old[i]))
+            g_ptr_array_add(result, (gpointer)canonical_flag(old[i]));
+    g_ptr_array_add(result, NULL);
+    return g_strjoinv(" ", (char **)result->pdata);
+}
+
 /* Whether the header line starting at @line (@len octets, without its
  * line end) names one of @fields. */
 static gboolean

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "imap.h"
+#include "imap-msg.h"
 
 typedef struct {
     PrConnection *conn;
@@ -25,6 +25,34 @@ select_data_free(SelectData *data)
     pr_connection_unref(data->conn);
     g_free(data->name);
     g_free(data);
+}
+
+/* The flags of @flags (the FLAGS response) the user may set with @rights
+ * (RFC 4314 §4), with \* when they may create keywords. */
+static char *
+permanent_flags(const char *flags, const char *rights)
+{
+    g_auto(GStrv) words = g_strsplit(flags, " ", -1);
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    for (guint i = 0; words[i] != NULL; i++) {
+        if (*words[i] == '\0' || strchr(rights, imap_msg_flag_right(words[i])) == NULL)
+            continue;
+        if (out->len > 0)
+            g_string_append_c(out, ' ');
+        g_string_append(out, words[i]);
+    }
+    if (strchr(rights, 'w') != NULL)
+        g_string_append(out, out->len > 0 ? " \\*" : "\\*");
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* Whether @rights allow any change to a folder (RFC 4314 §4: else SELECT
+ * answers READ-ONLY). */
+static gboolean
+rights_writable(const char *rights)
+{
+    return strpbrk(rights, "swtie") != NULL;
 }
 
 /* The untagged responses of a successful SELECT. */
@@ -68,11 +96,13 @@ send_selected(PrConnection *conn, ImapSession *s)
     g_string_append_printf(out, "* %u EXISTS\r\n* %u RECENT\r\n", count, recent);
     if (first_unseen > 0)
         g_string_append_printf(out, "* OK [UNSEEN %u] First unseen message\r\n", first_unseen);
-    if (s->read_only)
+    if (s->read_only) {
         g_string_append(out, "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
-    else
-        g_string_append_printf(out, "* OK [PERMANENTFLAGS (%s \\*)] Flags permitted\r\n",
-                               flags->str);
+    } else {
+        g_autofree char *permanent = permanent_flags(flags->str, pr_mailbox_get_rights(mb));
+
+        g_string_append_printf(out, "* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n", permanent);
+    }
     g_string_append_printf(out, "* OK [UIDVALIDITY %u] UIDs valid\r\n",
                            pr_mailbox_get_uidvalidity(mb));
     g_string_append_printf(out, "* OK [UIDNEXT %u] Predicted next UID\r\n",
@@ -107,6 +137,8 @@ open_done(GObject *source, GAsyncResult *result, gpointer user_data)
             imap_command_done(conn, s, "NO", "[INUSE] Mailbox is locked by a POP3 session");
         } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND)) {
             imap_command_done(conn, s, "NO", "[NONEXISTENT] No such mailbox");
+        } else if (g_error_matches(error, PR_STORE_ERROR, PR_STORE_ERROR_PERMISSION)) {
+            imap_command_done(conn, s, "NO", "[NOPERM] You may not read this mailbox");
         } else {
             g_warning(_("IMAP user %s: cannot open folder %s: %s"), s->login, data->name,
                       error->message);
@@ -117,13 +149,17 @@ open_done(GObject *source, GAsyncResult *result, gpointer user_data)
     }
     s->mailbox = mailbox;
     s->mailbox_name = g_steal_pointer(&data->name);
-    s->read_only = data->read_only;
+    /* Another user's folder the ACL lets us only read is read-only. */
+    s->read_only = data->read_only || !rights_writable(pr_mailbox_get_rights(mailbox));
     pr_mailbox_set_audit(mailbox, "I", NULL, pr_connection_get_peer_ip(conn));
     pr_connection_set_state(conn, IMAP_STATE_SELECTED);
     send_selected(conn, s);
-    imap_command_done(conn, s, "OK",
-                      s->read_only ? "[READ-ONLY] EXAMINE completed"
-                                   : "[READ-WRITE] SELECT completed");
+    if (data->read_only)
+        imap_command_done(conn, s, "OK", "[READ-ONLY] EXAMINE completed");
+    else
+        imap_command_done(conn, s, "OK",
+                          s->read_only ? "[READ-ONLY] SELECT completed"
+                                       : "[READ-WRITE] SELECT completed");
     select_data_free(data);
 }
 

@@ -54,9 +54,10 @@ append_fetch(GString *out, StoreJob *job, guint index, guint32 uid)
     g_string_append_printf(out, "* %u FETCH (", index + 1);
     if (!job->silent) {
         /* The snapshot holds the new flags once committed; applying the
-         * change again is harmless and covers a snapshot that does not. */
-        g_autofree char *flags =
-            imap_msg_apply_flags(pr_mailbox_get_flags(mb, index), job->change, job->flags);
+         * change again is harmless and covers a snapshot that does not.
+         * The host left alone what the ACL does not let us change. */
+        g_autofree char *flags = imap_msg_apply_flags_rights(
+            pr_mailbox_get_flags(mb, index), job->change, job->flags, pr_mailbox_get_rights(mb));
 
         imap_msg_append_flags(out, flags, pr_mailbox_is_recent(mb, index));
         g_string_append_c(out, ' ');

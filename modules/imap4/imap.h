@@ -165,6 +165,23 @@ PrCommandResult imap_cmd_rename(PrConnection *conn, ImapSession *s, ImapCommand 
 PrCommandResult imap_cmd_subscribe(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
 PrCommandResult imap_cmd_unsubscribe(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
 PrCommandResult imap_cmd_status(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
+/* Answers a failed folder operation: NONEXISTENT, NOPERM (RFC 5530),
+ * ALREADYEXISTS, CANNOT with the host's text, else UNAVAILABLE. */
+void imap_folder_failed(PrConnection *conn, ImapSession *s, const GError *error);
+
+/* imap-acl.c: RFC 4314 */
+/* Whether the user has @right (RFC 4314) on the selected mailbox. */
+gboolean imap_may(ImapSession *s, char right);
+PrCommandResult imap_cmd_setacl(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
+PrCommandResult imap_cmd_deleteacl(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
+PrCommandResult imap_cmd_getacl(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
+PrCommandResult imap_cmd_listrights(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
+PrCommandResult imap_cmd_myrights(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
+
+/* imap-quota.c: RFC 9208 */
+PrCommandResult imap_cmd_getquotaroot(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
+PrCommandResult imap_cmd_getquota(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
+PrCommandResult imap_cmd_setquota(PrConnection *conn, ImapSession *s, ImapCommand *cmd);
 
 /* imap-select.c */
 PrCommandResult imap_cmd_select(PrConnection *conn, ImapSession *s, ImapCommand *cmd);

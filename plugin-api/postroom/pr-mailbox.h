@@ -73,6 +73,24 @@ PR_AVAILABLE_IN_1_0
 PrMailbox *pr_mailbox_open_finish(PrHost *host, GAsyncResult *result, GError **error);
 
 /**
+ * pr_mailbox_get_rights:
+ * @mailbox: a mailbox
+ *
+ * The rights (RFC 4314) of the user who opened it: #PR_FOLDER_RIGHTS_ALL
+ * for their own folder, what the ACL grants for another user's
+ * ("#users/OWNER/NAME"). The host enforces them: without "s", "w" or "t"
+ * pr_mailbox_store_flags_async() leaves \\Seen, other flags or \\Deleted
+ * alone; without "e" expunging (pr_mailbox_delete_async()) fails with
+ * %PR_STORE_ERROR_PERMISSION; without "i" nothing can be copied in.
+ *
+ * Returns: the rights, letters of #PR_FOLDER_RIGHTS_ALL in that order
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+const char *pr_mailbox_get_rights(PrMailbox *mailbox);
+
+/**
  * pr_mailbox_get_count:
  * @mailbox: a mailbox
  *
@@ -463,7 +481,10 @@ gboolean pr_mailbox_store_flags_finish(PrMailbox *mailbox, GAsyncResult *result,
  * @user_data: passed to @callback
  *
  * Copies messages with their flags and internal dates; the spool files are
- * shared, not copied. UIDs no longer in the folder are skipped.
+ * shared, not copied. UIDs no longer in the folder are skipped. A copy
+ * counts towards the owner's quota: one that would take the mailbox over
+ * it is refused, nothing copied; a move within the owner's folders adds
+ * nothing and is never refused for the quota.
  *
  * Since: 1.0
  */
@@ -481,7 +502,8 @@ void pr_mailbox_copy_async(PrMailbox *mailbox, const guint32 *uids, guint n_uids
  * @target_uids: (out) (optional) (transfer full): their new UIDs (guint32)
  *   in the target, in the same order (RFC 4315 COPYUID)
  * @error: return location for a #GError (%PR_STORE_ERROR_NOT_FOUND: no
- *   such target)
+ *   such target, %PR_STORE_ERROR_OVER_QUOTA: over the quota, IMAP's
+ *   "NO [OVERQUOTA]")
  *
  * Returns: %TRUE once committed
  *
@@ -592,8 +614,9 @@ struct _PrMessageSummary {
  * @user_data: passed to @callback
  *
  * Makes the summaries of the messages available to
- * pr_mailbox_get_summary(): read from the store, or made (and stored)
- * for messages that have none yet.
+ * pr_mailbox_get_summary(): read from the store, where delivery put them,
+ * or made (and stored) for messages that have none yet (added by APPEND
+ * or stored before the table existed).
  *
  * Since: 1.0
  */

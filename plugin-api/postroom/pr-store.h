@@ -30,6 +30,11 @@ G_BEGIN_DECLS
  * @PR_STORE_ERROR_SCHEMA: the database schema is newer than this server or broken
  * @PR_STORE_ERROR_IO: a spool file could not be written or read
  * @PR_STORE_ERROR_LOCKED: another session holds the mailbox (POP3 IN-USE)
+ * @PR_STORE_ERROR_PERMISSION: the user lacks the right (RFC 4314) to do
+ *   this to another user's folder
+ * @PR_STORE_ERROR_OVER_QUOTA: a user's own change (IMAP APPEND, COPY)
+ *   would take the folder owner's mailbox over its quota; nothing was
+ *   stored. Delivery is never refused for the quota.
  */
 typedef enum {
     PR_STORE_ERROR_FAILED,
@@ -38,6 +43,8 @@ typedef enum {
     PR_STORE_ERROR_SCHEMA,
     PR_STORE_ERROR_IO,
     PR_STORE_ERROR_LOCKED,
+    PR_STORE_ERROR_PERMISSION,
+    PR_STORE_ERROR_OVER_QUOTA,
 } PrStoreError;
 
 /**
@@ -116,6 +123,35 @@ gboolean pr_user_is_enabled(const PrUser *user);
  */
 PR_AVAILABLE_IN_1_0
 gint64 pr_user_get_max_outgoing_size(const PrUser *user);
+
+/**
+ * pr_user_get_quota:
+ * @user: a user
+ *
+ * The mailbox quota (`postroomctl user set --quota`): the octets all the
+ * user's folders may hold. Delivery goes on over it (VPOP3's rule); the
+ * user's own APPEND and COPY fail with %PR_STORE_ERROR_OVER_QUOTA.
+ *
+ * Returns: the quota in bytes, or 0 for none
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gint64 pr_user_get_quota(const PrUser *user);
+
+/**
+ * pr_user_get_used_bytes:
+ * @user: a user
+ *
+ * The octets the user's messages take in all their folders, as the quota
+ * counts them, when the snapshot was taken.
+ *
+ * Returns: the usage in bytes
+ *
+ * Since: 1.0
+ */
+PR_AVAILABLE_IN_1_0
+gint64 pr_user_get_used_bytes(const PrUser *user);
 
 /**
  * pr_user_free:

@@ -141,6 +141,9 @@ int ctl_cmd_collector_fetch(Ctl *ctl, char **args, GError **error);
 extern const GOptionEntry ctl_collector_entries[];
 void ctl_collector_clear_options(void);
 
+/* ctl-folder.c */
+int ctl_cmd_folder_acl(Ctl *ctl, char **args, GError **error);
+
 /* ctl-mailbox.c */
 int ctl_cmd_mailbox_list(Ctl *ctl, char **args, GError **error);
 int ctl_cmd_mailbox_held(Ctl *ctl, char **args, GError **error);

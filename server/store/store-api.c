@@ -15,6 +15,8 @@ struct _PrUser {
     char *full_name;
     gboolean enabled;
     gint64 max_outgoing_size;
+    gint64 quota_bytes;
+    gint64 used_bytes;
 };
 
 gint64
@@ -52,6 +54,20 @@ pr_user_get_max_outgoing_size(const PrUser *user)
     return user->max_outgoing_size;
 }
 
+gint64
+pr_user_get_quota(const PrUser *user)
+{
+    g_return_val_if_fail(user != NULL, 0);
+    return user->quota_bytes;
+}
+
+gint64
+pr_user_get_used_bytes(const PrUser *user)
+{
+    g_return_val_if_fail(user != NULL, 0);
+    return user->used_bytes;
+}
+
 void
 pr_user_free(PrUser *user)
 {
@@ -72,6 +88,8 @@ store_user_to_pr(StoreUser *su)
     user->full_name = g_steal_pointer(&su->full_name);
     user->enabled = su->enabled;
     user->max_outgoing_size = su->max_outgoing_size;
+    user->quota_bytes = su->quota_bytes;
+    user->used_bytes = su->used_bytes;
     return user;
 }
 

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
+#include "store-folder-acl.h"
 #include "store-queries.h"
+#include "store-quota.h"
 #include "unix-time.h"
 
 #define INBOX "INBOX"
@@ -160,7 +162,15 @@ store_folder_list(StoreConn *c, const char *user, GError **error)
         no_user(lname, error);
         return NULL;
     }
-    return list_folders(c, lname, NULL, error);
+    GPtrArray *list = list_folders(c, lname, NULL, error);
+    if (list == NULL)
+        return NULL;
+    for (guint i = 0; i < list->len; i++)
+        ((PrFolderInfo *)list->pdata[i])->rights = g_strdup(PR_FOLDER_RIGHTS_ALL);
+    /* Then the folders other users share with this one. */
+    if (!store_folder_list_shared(c, lname, list, error))
+        g_clear_pointer(&list, g_ptr_array_unref);
+    return list;
 }
 
 /* ---- creating ---- */
@@ -234,7 +244,8 @@ create_path(StoreConn *c, const char *lname, gint64 user_id, const char *name,
             return -1;
         if (created > 0) {
             (*next_uidvalidity)++;
-            if (!relink_children(c, lname, path, error))
+            if (!relink_children(c, lname, path, error) ||
+                !store_folder_acl_inherit(c, user_id, path, error))
                 return -1;
         }
         if (*p == '\0')
@@ -250,10 +261,13 @@ create_path(StoreConn *c, const char *lname, gint64 user_id, const char *name,
 gboolean
 store_folder_create(StoreConn *c, const char *user, const char *name, GError **error)
 {
-    g_autofree char *lname = user_key(user);
-    g_autofree char *folder = store_folder_canonical(name);
+    g_auto(StoreFolderRef) ref = { 0 };
     gint64 user_id, next;
 
+    /* Another user's folder needs "k" on its parent. */
+    if (!store_folder_resolve_create(c, user, name, &ref, error))
+        return FALSE;
+    const char *lname = ref.owner, *folder = ref.folder;
     if (!store_folder_name_check(folder, error))
         return FALSE;
     if (!store_begin(c, error))
@@ -337,8 +351,7 @@ gboolean
 store_folder_delete(StoreConn *c, const char *user, const char *name, GPtrArray *unlink_paths,
                     gint64 *folder_id, GError **error)
 {
-    g_autofree char *lname = user_key(user);
-    g_autofree char *folder = store_folder_canonical(name);
+    g_auto(StoreFolderRef) ref = { 0 };
     g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) message_ids =
         g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -346,6 +359,9 @@ store_folder_delete(StoreConn *c, const char *user, const char *name, GPtrArray 
     FolderRow f = { 0 };
     gint64 freed = 0;
 
+    if (!store_folder_resolve(c, user, name, "x", &ref, error))
+        return FALSE;
+    const char *lname = ref.owner, *folder = ref.folder;
     if (strcmp(folder, INBOX) == 0) {
         g_set_error_literal(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
                             _("INBOX cannot be deleted."));
@@ -540,13 +556,22 @@ gboolean
 store_folder_rename(StoreConn *c, const char *user, const char *name, const char *new_name,
                     gint64 *changed_id, GError **error)
 {
-    g_autofree char *lname = user_key(user);
-    g_autofree char *from = store_folder_canonical(name);
-    g_autofree char *to = store_folder_canonical(new_name);
-    gsize from_len = strlen(from);
+    g_auto(StoreFolderRef) old_ref = { 0 };
+    g_auto(StoreFolderRef) new_ref = { 0 };
     gboolean ok;
 
     *changed_id = 0;
+    /* "x" on the folder, "k" on the new parent: within one owner. */
+    if (!store_folder_resolve(c, user, name, "x", &old_ref, error) ||
+        !store_folder_resolve_create(c, user, new_name, &new_ref, error))
+        return FALSE;
+    if (strcmp(old_ref.owner, new_ref.owner) != 0) {
+        g_set_error_literal(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
+                            _("A folder cannot be moved to another user."));
+        return FALSE;
+    }
+    const char *lname = old_ref.owner, *from = old_ref.folder, *to = new_ref.folder;
+    gsize from_len = strlen(from);
     if (!store_folder_name_check(to, error))
         return FALSE;
     if (strcmp(from, to) == 0) {
@@ -587,8 +612,14 @@ gboolean
 store_folder_subscribe(StoreConn *c, const char *user, const char *name, gboolean subscribed,
                        GError **error)
 {
-    g_autofree char *lname = user_key(user);
-    g_autofree char *folder = store_folder_canonical(name);
+    g_auto(StoreFolderRef) ref = { 0 };
+
+    if (!store_folder_resolve(c, user, name, "l", &ref, error))
+        return FALSE;
+    /* The owner's folders.subscribed is theirs: others have their own. */
+    if (ref.shared)
+        return store_folder_subscribe_shared(c, user, &ref, subscribed, error);
+    const char *lname = ref.owner, *folder = ref.folder;
     gint rows = store_conn_exec(c, Q_FOLDERS_SUBSCRIBE, error, "subscribed", !!subscribed, "folder",
                                 folder, "name", lname, NULL);
 
@@ -605,8 +636,11 @@ gboolean
 store_folder_status(StoreConn *c, const char *user, const char *name, PrFolderStatus *status,
                     GError **error)
 {
-    g_autofree char *lname = user_key(user);
-    g_autofree char *folder = store_folder_canonical(name);
+    g_auto(StoreFolderRef) ref = { 0 };
+
+    if (!store_folder_resolve(c, user, name, "r", &ref, error))
+        return FALSE;
+    const char *lname = ref.owner, *folder = ref.folder;
     /* Lower case, as the query compares LOWER(flags). */
     g_autoptr(GdaDataModel) m = store_conn_select(c, Q_FOLDERS_STATUS, error, "seen", "% \\seen %",
                                                   "name", lname, "folder", folder, NULL);
@@ -634,13 +668,18 @@ gint64
 store_folder_append(StoreConn *c, const char *user, const char *name, const StoreAppend *message,
                     guint32 *uidvalidity, guint32 *uid, GError **error)
 {
-    g_autofree char *lname = user_key(user);
-    g_autofree char *folder = store_folder_canonical(name);
-    g_autofree char *flags = store_folder_flags_normalise(message->flags);
+    g_auto(StoreFolderRef) ref = { 0 };
+    g_autofree char *flags = NULL;
     g_autoptr(GdaDataModel) f = NULL;
     g_autoptr(GdaDataModel) idm = NULL;
     gint64 now = unix_now();
 
+    if (!store_folder_resolve(c, user, name, "i", &ref, error))
+        return 0;
+    const char *lname = ref.owner, *folder = ref.folder;
+    /* Flags the user may not set are left off (RFC 4314 §4). */
+    g_autofree char *given = store_folder_flags_normalise(message->flags);
+    flags = store_rights_restrict_flags("", given, ref.rights);
     if (!store_begin(c, error))
         return 0;
     /* The folder's row first, as delivery takes its INBOX's. */
@@ -676,7 +715,8 @@ store_folder_append(StoreConn *c, const char *user, const char *name, const Stor
                         modseq, "date", message->internal_date > 0 ? message->internal_date : now,
                         NULL) < 0 ||
         store_conn_exec(c, Q_USER_USAGE_ADD, error, "delta", message->size, "id", user_id, NULL) <
-            0)
+            0 ||
+        !store_quota_check(c, user_id, message->size, error))
         goto fail;
     if (!store_commit(c, error))
         return 0;

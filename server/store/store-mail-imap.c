@@ -6,7 +6,9 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "store-folder-acl.h"
 #include "store-queries.h"
+#include "store-quota.h"
 
 /* What IMAP adds to mailboxes in the store: snapshots with the folder's
  * state and \Recent, flags with modification sequences (RFC 7162), copies
@@ -24,9 +26,35 @@ snapshot_fail(StoreConn *c, GArray *items)
     return NULL;
 }
 
-GArray *
-store_mailbox_snapshot(StoreConn *c, gint64 folder_id, gboolean take_recent,
-                       StoreMailboxState *state, GError **error)
+/* Whether the messages up to known->last_uid are still those the session
+ * has. Count and sum of their UIDs tell: UIDs only grow, so none can be
+ * added below it except a held message released (which a full snapshot
+ * then drops again); for an expunge to go unseen, as many held ones with
+ * the same sum of UIDs would have to come back with it. */
+static gboolean
+snapshot_same_uids(StoreConn *c, gint64 folder_id, const StoreSnapshotKnown *known, gboolean *same,
+                   GError **error)
+{
+    g_autoptr(GdaDataModel) m =
+        store_conn_select(c, Q_MAILBOX_IMAP_UID_SUM, error, "id", folder_id, "held", FALSE, "last",
+                          (gint64)known->last_uid, NULL);
+    if (m == NULL)
+        return FALSE;
+    if (gda_data_model_get_n_rows(m) != 1) {
+        g_set_error_literal(error, PR_STORE_ERROR, PR_STORE_ERROR_FAILED,
+                            _("The folder's messages cannot be counted."));
+        return FALSE;
+    }
+    *same = store_model_int64(m, 0, 0) == (gint64)known->count &&
+            store_model_int64(m, 1, 0) == known->uid_sum;
+    return TRUE;
+}
+
+/* Every message, or with @known those changed since (see
+ * store_mailbox_snapshot_since()). */
+static GArray *
+snapshot_read(StoreConn *c, gint64 folder_id, gboolean take_recent, const StoreSnapshotKnown *known,
+              StoreMailboxState *state, gboolean *delta, GError **error)
 {
     GArray *items = NULL;
 
@@ -43,7 +71,8 @@ store_mailbox_snapshot(StoreConn *c, gint64 folder_id, gboolean take_recent,
             store_model_int64(peek, 2, 0) >= store_model_int64(peek, 0, 0))
             take_recent = FALSE;
     }
-    if (!store_begin(c, error))
+    /* Relaxed: \Recent lost to a power loss is only given again. */
+    if (!store_begin_relaxed(c, error))
         return NULL;
     /* Taking \Recent writes the folder row first, for the reason given in
      * store_mailbox_lock(); the lock also keeps deliveries out until the
@@ -62,7 +91,22 @@ store_mailbox_snapshot(StoreConn *c, gint64 folder_id, gboolean take_recent,
     state->uidnext = (guint32)store_model_int64(f, 0, 0);
     state->highestmodseq = (guint64)store_model_int64(f, 1, 0);
     state->recent_from = take_recent ? (guint32)store_model_int64(f, 2, 0) : 0;
-    items = store_mailbox_list(c, folder_id, error);
+    /* The changes first, then the check: an expunge committed in between
+     * (PostgreSQL's READ COMMITTED) is then seen by the check. */
+    if (known != NULL) {
+        gboolean same = FALSE;
+
+        items = store_mailbox_list_since(c, folder_id, (gint64)known->modseq, error);
+        if (items == NULL)
+            return snapshot_fail(c, NULL);
+        if (!snapshot_same_uids(c, folder_id, known, &same, error))
+            return snapshot_fail(c, items);
+        if (!same)
+            g_clear_pointer(&items, g_array_unref);
+        *delta = same;
+    }
+    if (items == NULL)
+        items = store_mailbox_list(c, folder_id, error);
     if (items == NULL)
         return snapshot_fail(c, NULL);
     if (take_recent &&
@@ -82,6 +126,22 @@ store_mailbox_snapshot(StoreConn *c, gint64 folder_id, gboolean take_recent,
             state->highestmodseq = item->modseq;
     }
     return items;
+}
+
+GArray *
+store_mailbox_snapshot(StoreConn *c, gint64 folder_id, gboolean take_recent,
+                       StoreMailboxState *state, GError **error)
+{
+    return snapshot_read(c, folder_id, take_recent, NULL, state, NULL, error);
+}
+
+GArray *
+store_mailbox_snapshot_since(StoreConn *c, gint64 folder_id, gboolean take_recent,
+                             const StoreSnapshotKnown *known, StoreMailboxState *state,
+                             gboolean *delta, GError **error)
+{
+    *delta = FALSE;
+    return snapshot_read(c, folder_id, take_recent, known, state, delta, error);
 }
 
 /* ---- flags ---- */
@@ -227,6 +287,16 @@ store_mailbox_store_flags_full(StoreConn *c, gint64 folder_id, const guint32 *ui
                                PrFlagsChange change, const char *flags, guint64 unchanged_since,
                                GArray *failed, GArray *changed, GError **error)
 {
+    return store_mailbox_store_flags_rights(c, folder_id, uids, n, change, flags, unchanged_since,
+                                            NULL, failed, changed, error);
+}
+
+gboolean
+store_mailbox_store_flags_rights(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
+                                 PrFlagsChange change, const char *flags, guint64 unchanged_since,
+                                 const char *rights, GArray *failed, GArray *changed,
+                                 GError **error)
+{
     g_autoptr(GHashTable) rows =
         g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, flags_row_free);
     g_autoptr(GdaDataModel) f = NULL;
@@ -236,7 +306,10 @@ store_mailbox_store_flags_full(StoreConn *c, gint64 folder_id, const guint32 *ui
 
     if (n == 0)
         return TRUE;
-    if (!store_begin(c, error))
+    /* Flag changes are not flushed to disk one by one (nor by Dovecot): a
+     * power loss may undo the last ones, which clients then see again. The
+     * next durable commit (a message stored or expunged) flushes them. */
+    if (!store_begin_relaxed(c, error))
         return FALSE;
     if (store_conn_exec(c, Q_FOLDER_LOCK_SERIAL, error, "id", folder_id, NULL) < 0)
         goto fail;
@@ -276,6 +349,12 @@ store_mailbox_store_flags_full(StoreConn *c, gint64 folder_id, const guint32 *ui
             continue;
         }
         g_autofree char *now = store_flags_apply(row->flags, change, flags);
+        /* Flags the user may not change stay as they are (RFC 4314 §4). */
+        if (rights != NULL) {
+            char *allowed = store_rights_restrict_flags(row->flags, now, rights);
+            g_free(now);
+            now = allowed;
+        }
         if (flags_equal(now, row->flags))
             continue;
         if (store_conn_exec(c, Q_MAILBOX_IMAP_FLAGS_SET, error, "flags", now, "modseq", ++highest,
@@ -363,11 +442,21 @@ store_mailbox_copy(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
                    gboolean move, gint64 *target_id, guint32 *target_uidvalidity,
                    GArray *source_uids, GArray *target_uids, GError **error)
 {
+    return store_mailbox_copy_to(c, folder_id, uids, n, NULL, target, NULL, move, target_id,
+                                 target_uidvalidity, source_uids, target_uids, error);
+}
+
+gboolean
+store_mailbox_copy_to(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
+                      const char *target_owner, const char *target, const char *target_rights,
+                      gboolean move, gint64 *target_id, guint32 *target_uidvalidity,
+                      GArray *source_uids, GArray *target_uids, GError **error)
+{
     g_autoptr(GArray) entries = NULL;
     g_autoptr(GdaDataModel) owner = NULL;
     g_autoptr(GdaDataModel) t = NULL;
     g_autoptr(GdaDataModel) s = NULL;
-    gint64 octets = 0, user_id, uid, modseq;
+    gint64 octets = 0, user_id, target_user_id, uid, modseq;
     const char *name;
 
     if (!store_begin(c, error))
@@ -385,10 +474,15 @@ store_mailbox_copy(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
                             _("The folder no longer exists."));
         goto fail;
     }
-    user_id = store_model_int64(owner, 0, 0);
+    user_id = target_user_id = store_model_int64(owner, 0, 0);
     name = g_ascii_strcasecmp(target, "INBOX") == 0 ? "INBOX" : target;
-    t = store_conn_select(c, Q_MAILBOX_IMAP_FOLDER_BY_NAME, error, "user_id", user_id, "name", name,
-                          NULL);
+    /* Another user's folder (COPY to "#users/bob/..."): its row tells
+     * whose usage the copies count to. */
+    if (target_owner != NULL)
+        t = store_conn_select(c, Q_FOLDERS_GET, error, "name", target_owner, "folder", name, NULL);
+    else
+        t = store_conn_select(c, Q_MAILBOX_IMAP_FOLDER_BY_NAME, error, "user_id", user_id, "name",
+                              name, NULL);
     if (t == NULL)
         goto fail;
     if (gda_data_model_get_n_rows(t) != 1) {
@@ -398,6 +492,8 @@ store_mailbox_copy(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
     }
     *target_id = store_model_int64(t, 0, 0);
     *target_uidvalidity = (guint32)store_model_int64(t, 1, 0);
+    if (target_owner != NULL)
+        target_user_id = store_model_int64(t, 5, 0);
     if (n > 0 && (entries = copy_entries(c, folder_id, uids, n, error)) == NULL)
         goto fail;
     if (entries == NULL || entries->len == 0)
@@ -415,10 +511,12 @@ store_mailbox_copy(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
     for (guint i = 0; i < entries->len; i++, uid++, modseq++) {
         CopyEntry *e = &g_array_index(entries, CopyEntry, i);
         guint32 new_uid = (guint32)uid;
+        /* Flags the user may not set in the target are left off. */
+        g_autofree char *flags =
+            store_rights_restrict_flags("", e->flags != NULL ? e->flags : "", target_rights);
         if (store_conn_exec(c, Q_MAILBOX_IMAP_COPY_ADD, error, "folder", *target_id, "message",
-                            e->message_id, "uid", uid, "flags", e->flags != NULL ? e->flags : "",
-                            "modseq", modseq, "date", e->internaldate, "prefix", e->prefix,
-                            NULL) < 0)
+                            e->message_id, "uid", uid, "flags", flags, "modseq", modseq, "date",
+                            e->internaldate, "prefix", e->prefix, NULL) < 0)
             goto fail;
         /* The message keeps a reference from the copy, so the source row
          * can go without looking at the spool file. */
@@ -431,9 +529,16 @@ store_mailbox_copy(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
         if (target_uids != NULL)
             g_array_append_val(target_uids, new_uid);
     }
-    /* Each copy counts towards the quota, as it would in any mailbox. */
-    if (!move &&
-        store_conn_exec(c, Q_USER_USAGE_ADD, error, "delta", octets, "id", user_id, NULL) < 0)
+    /* Each copy counts towards the quota of the target's owner, as it
+     * would in any mailbox; a move to another user's folder moves the
+     * usage too. */
+    gboolean other_user = target_user_id != user_id;
+    if ((!move || other_user) && (store_conn_exec(c, Q_USER_USAGE_ADD, error, "delta", octets, "id",
+                                                  target_user_id, NULL) < 0 ||
+                                  !store_quota_check(c, target_user_id, octets, error)))
+        goto fail;
+    if (move && other_user &&
+        store_conn_exec(c, Q_USER_USAGE_ADD, error, "delta", -octets, "id", user_id, NULL) < 0)
         goto fail;
     if (!store_commit(c, error))
         goto undo;
@@ -450,6 +555,14 @@ undo:
 }
 
 /* ---- MIME summaries ---- */
+
+StoreMime *
+store_mime_new(gint64 message_id, char *envelope, char *bodystructure, char *body, char *sections)
+{
+    StoreMime *mime = g_new(StoreMime, 1);
+    *mime = (StoreMime){ message_id, envelope, bodystructure, body, sections };
+    return mime;
+}
 
 void
 store_mime_free(StoreMime *mime)
@@ -481,8 +594,10 @@ mime_rows(GdaDataModel *m, GHashTable *wanted, GPtrArray *out)
     }
 }
 
-/* Below this many messages, one query each; above, one for the range. */
-#define MIME_ONE_BY_ONE 8
+/* Up to this many messages, one query each. */
+#define MIME_ONE_BY_ONE 2
+/* Q_MAILBOX_IMAP_MIME_SOME's places. */
+#define MIME_PER_QUERY 16
 
 GPtrArray *
 store_mime_get(StoreConn *c, gint64 folder_id, const gint64 *message_ids, guint n, guint32 uid_min,
@@ -494,6 +609,25 @@ store_mime_get(StoreConn *c, gint64 folder_id, const gint64 *message_ids, guint 
         for (guint i = 0; i < n; i++) {
             g_autoptr(GdaDataModel) m =
                 store_conn_select(c, Q_MAILBOX_IMAP_MIME_ONE, error, "id", message_ids[i], NULL);
+            if (m == NULL)
+                return NULL;
+            mime_rows(m, NULL, out);
+        }
+        return g_steal_pointer(&out);
+    }
+    /* Messages spread over the folder (a client's 10 random ones): only
+     * their rows, in batches, rather than every row of the range, each
+     * with its summaries. */
+    if ((gint64)uid_max - uid_min + 1 > 2 * (gint64)n) {
+        for (guint at = 0; at < n; at += MIME_PER_QUERY) {
+            gint64 v[MIME_PER_QUERY] = { 0 };
+            for (guint k = 0; k < MIME_PER_QUERY && at + k < n; k++)
+                v[k] = message_ids[at + k];
+#define P(k) "i" #k, v[k]
+            g_autoptr(GdaDataModel) m = store_conn_select(
+                c, Q_MAILBOX_IMAP_MIME_SOME, error, P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7),
+                P(8), P(9), P(10), P(11), P(12), P(13), P(14), P(15), NULL);
+#undef P
             if (m == NULL)
                 return NULL;
             mime_rows(m, NULL, out);

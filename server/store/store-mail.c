@@ -336,6 +336,16 @@ store_deliver_batch(StoreConn *c, StoreDelivery *d, guint n, GError **error)
     }
     if (!batch_message_ids(c, d, n, error))
         goto fail;
+    /* What IMAP FETCH needs, made at delivery (delivery.c) so that no
+     * FETCH parses the message. */
+    for (guint i = 0; i < n; i++) {
+        if (d[i].message->mime == NULL)
+            continue;
+        StoreMime row = *d[i].message->mime;
+        row.message_id = d[i].message_id;
+        if (!store_mime_put(c, &row, error))
+            goto fail;
+    }
 
     /* Each user's statements once per batch, users in name order so that
      * concurrent batches (other instances, PostgreSQL) lock their rows in
@@ -515,7 +525,10 @@ store_mailbox_lock(StoreConn *c, const char *user, const char *folder, const cha
     g_autoptr(GdaDataModel) holders = NULL;
     gint64 folder_id;
 
-    if (!store_begin(c, error))
+    /* Relaxed: a lock row lost to a power loss belonged to a session the
+     * restart ended (and releases, mailbox_release_stale), and a lock that
+     * comes back expires. */
+    if (!store_begin_relaxed(c, error))
         return 0;
     /* A write first: the row lock it takes serialises this check between
      * instances sharing a PostgreSQL database, and SQLite then holds its
@@ -561,18 +574,35 @@ fail:
     return 0;
 }
 
+/* A lock row changes in a relaxed transaction (see store_mailbox_lock()). */
+static gboolean
+lock_row_update(StoreConn *c, StoreQuery query, gint64 folder_id, const char *holder,
+                gint64 expires, GError **error)
+{
+    if (!store_begin_relaxed(c, error))
+        return FALSE;
+    gint rows = query == Q_LOCK_REFRESH
+                    ? store_conn_exec(c, query, error, "expires", expires, "id", folder_id,
+                                      "holder", holder, NULL)
+                    : store_conn_exec(c, query, error, "id", folder_id, "holder", holder, NULL);
+    if (rows < 0) {
+        store_rollback(c);
+        return FALSE;
+    }
+    return store_commit(c, error);
+}
+
 gboolean
 store_mailbox_refresh(StoreConn *c, gint64 folder_id, const char *holder, gint64 expires,
                       GError **error)
 {
-    return store_conn_exec(c, Q_LOCK_REFRESH, error, "expires", expires, "id", folder_id, "holder",
-                           holder, NULL) >= 0;
+    return lock_row_update(c, Q_LOCK_REFRESH, folder_id, holder, expires, error);
 }
 
 gboolean
 store_mailbox_unlock(StoreConn *c, gint64 folder_id, const char *holder, GError **error)
 {
-    return store_conn_exec(c, Q_LOCK_RELEASE, error, "id", folder_id, "holder", holder, NULL) >= 0;
+    return lock_row_update(c, Q_LOCK_RELEASE, folder_id, holder, 0, error);
 }
 
 gint64
@@ -581,13 +611,9 @@ store_mailbox_unlock_instance(StoreConn *c, const char *instance, GError **error
     return store_conn_exec(c, Q_LOCK_RELEASE_INSTANCE, error, "instance", instance, NULL);
 }
 
-GArray *
-store_mailbox_list(StoreConn *c, gint64 folder_id, GError **error)
+static GArray *
+mail_items(GdaDataModel *m)
 {
-    g_autoptr(GdaDataModel) m =
-        store_conn_select(c, Q_MAILBOX_LIST, error, "id", folder_id, "held", FALSE, NULL);
-    if (m == NULL)
-        return NULL;
     int n = gda_data_model_get_n_rows(m);
     GArray *items = g_array_sized_new(FALSE, TRUE, sizeof(StoreMailItem), n);
     g_array_set_clear_func(items, (GDestroyNotify)store_mail_item_clear);
@@ -608,6 +634,22 @@ store_mailbox_list(StoreConn *c, gint64 folder_id, GError **error)
         g_array_append_val(items, item);
     }
     return items;
+}
+
+GArray *
+store_mailbox_list(StoreConn *c, gint64 folder_id, GError **error)
+{
+    g_autoptr(GdaDataModel) m =
+        store_conn_select(c, Q_MAILBOX_LIST, error, "id", folder_id, "held", FALSE, NULL);
+    return m != NULL ? mail_items(m) : NULL;
+}
+
+GArray *
+store_mailbox_list_since(StoreConn *c, gint64 folder_id, gint64 modseq, GError **error)
+{
+    g_autoptr(GdaDataModel) m = store_conn_select(c, Q_MAILBOX_IMAP_LIST_SINCE, error, "id",
+                                                  folder_id, "held", FALSE, "modseq", modseq, NULL);
+    return m != NULL ? mail_items(m) : NULL;
 }
 
 /* The msgaudit row of one message of a Q_MAILBOX_ENTRY result. */

@@ -37,7 +37,8 @@ typedef struct {
     const char *subject, *from, *date, *message_id; /* summary headers, or NULL */
     const char *dsn_ret, *dsn_envid;                /* RFC 3461, or NULL */
     gint64 collector_id;                            /* a collected message's collector ... */
-    const char *collector_uid; /* ... and remote UID, recorded with it; or NULL */
+    const char *collector_uid;     /* ... and remote UID, recorded with it; or NULL */
+    const struct _StoreMime *mime; /* its IMAP summary (message_id unused), or NULL */
 } StoreMessage;
 
 /* A remote recipient's queue entry, with its RFC 3461 parameters (or NULL). */
@@ -134,6 +135,8 @@ gboolean store_mailbox_unlock(StoreConn *c, gint64 folder_id, const char *holder
 gint64 store_mailbox_unlock_instance(StoreConn *c, const char *instance, GError **error);
 /* Visible messages by UID (StoreMailItem). */
 GArray *store_mailbox_list(StoreConn *c, gint64 folder_id, GError **error);
+/* ... only those whose modseq is above @modseq. */
+GArray *store_mailbox_list_since(StoreConn *c, gint64 folder_id, gint64 modseq, GError **error);
 /* Who changes a mailbox, for its msgaudit rows (VPOP3's codes). */
 typedef struct {
     const char *component; /* "P" POP3, "W" webmail/administrator, ... */
@@ -165,6 +168,21 @@ typedef struct {
  * become this one's \Recent: folders.recent_uid moves to uidnext. */
 GArray *store_mailbox_snapshot(StoreConn *c, gint64 folder_id, gboolean take_recent,
                                StoreMailboxState *state, GError **error);
+/* What a session holds of a folder: its messages' count, the sum and the
+ * largest of their UIDs, and the highest modseq it has seen. */
+typedef struct {
+    guint count;
+    gint64 uid_sum;
+    guint32 last_uid;
+    guint64 modseq;
+} StoreSnapshotKnown;
+/* store_mailbox_snapshot() for a session that holds @known: when the
+ * messages up to known->last_uid are still those (nothing expunged), only
+ * the messages changed or added since known->modseq, with *@delta set;
+ * otherwise every message, as store_mailbox_snapshot(). */
+GArray *store_mailbox_snapshot_since(StoreConn *c, gint64 folder_id, gboolean take_recent,
+                                     const StoreSnapshotKnown *known, StoreMailboxState *state,
+                                     gboolean *delta, GError **error);
 
 /* Flag lists: system flags case-insensitively spelled as RFC 3501 does,
  * keywords as given, \Recent dropped, duplicates (case-insensitive)
@@ -195,6 +213,12 @@ gboolean store_mailbox_store_flags_full(StoreConn *c, gint64 folder_id, const gu
                                         guint n, PrFlagsChange change, const char *flags,
                                         guint64 unchanged_since, GArray *failed, GArray *changed,
                                         GError **error);
+/* Likewise, leaving alone the flags @rights (RFC 4314, NULL: all) do not
+ * let the user change: \Seen needs "s", \Deleted "t", the others "w". */
+gboolean store_mailbox_store_flags_rights(StoreConn *c, gint64 folder_id, const guint32 *uids,
+                                          guint n, PrFlagsChange change, const char *flags,
+                                          guint64 unchanged_since, const char *rights,
+                                          GArray *failed, GArray *changed, GError **error);
 
 /* Copies (or moves) messages to another folder of the same user in one
  * transaction: new UIDs from the target's uidnext, flags and internal
@@ -206,17 +230,29 @@ gboolean store_mailbox_copy(StoreConn *c, gint64 folder_id, const guint32 *uids,
                             const char *target, gboolean move, gint64 *target_id,
                             guint32 *target_uidvalidity, GArray *source_uids, GArray *target_uids,
                             GError **error);
+/* Likewise into @target_owner's folder @target (NULL: the source's
+ * owner's), whose copies get only the flags @target_rights (NULL: all)
+ * let the user set; usage counts to the target's owner. */
+gboolean store_mailbox_copy_to(StoreConn *c, gint64 folder_id, const guint32 *uids, guint n,
+                               const char *target_owner, const char *target,
+                               const char *target_rights, gboolean move, gint64 *target_id,
+                               guint32 *target_uidvalidity, GArray *source_uids,
+                               GArray *target_uids, GError **error);
 
 /* A row of message_mime. */
-typedef struct {
+typedef struct _StoreMime {
     gint64 message_id;
     char *envelope, *bodystructure, *body, *sections;
 } StoreMime;
+/* Takes the four strings (a MimeSummary's, server/mime-summary.h). */
+StoreMime *store_mime_new(gint64 message_id, char *envelope, char *bodystructure, char *body,
+                          char *sections);
 void store_mime_free(StoreMime *mime);
 
 /* The message_mime rows of @message_ids, as StoreMime* (missing ones are
- * left out). Many at once are read with one query over the folder's UIDs
- * from @uid_min to @uid_max. */
+ * left out). Many at once close together are read with one query over the
+ * folder's UIDs from @uid_min to @uid_max, spread out in batches of their
+ * own. */
 GPtrArray *store_mime_get(StoreConn *c, gint64 folder_id, const gint64 *message_ids, guint n,
                           guint32 uid_min, guint32 uid_max, GError **error);
 /* Stores a row; a row already there (another session made it) is kept. */

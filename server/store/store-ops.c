@@ -6,6 +6,7 @@
 
 #include "store-ops.h"
 #include "store-mail.h"
+#include "store-folder-acl.h"
 #include "store-queries.h"
 #include "unix-time.h"
 
@@ -165,9 +166,11 @@ store_user_delete(StoreConn *c, const char *name, GError **error)
 
     if (lname == NULL)
         return FALSE;
+    /* Rights granted to the user go with it: a new user of that name
+     * starts with none. */
     return changed_one(store_conn_exec(c, Q_USER_DELETE, error, "name", lname, NULL), error,
                        _("There is no user “%s”."), lname) &&
-           store_directory_bump(c, error);
+           store_folder_acl_forget_user(c, lname, error) && store_directory_bump(c, error);
 }
 
 gboolean

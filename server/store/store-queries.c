@@ -449,6 +449,17 @@ static const char *const queries[Q_N_QUERIES] = {
                                      "highestmodseq = highestmodseq + 1 WHERE id = ##id::gint64",
     [Q_MAILBOX_IMAP_STATE] = "SELECT uidnext, highestmodseq, recent_uid FROM folders "
                              "WHERE id = ##id::gint64",
+    /* A sync's delta (store_mailbox_snapshot_since()): whether the messages
+     * up to a UID are still those a session has, then what changed. */
+    [Q_MAILBOX_IMAP_UID_SUM] =
+        "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(uid), 0) AS BIGINT) "
+        "FROM folder_messages WHERE folder_id = ##id::gint64 AND held = ##held::gboolean "
+        "AND uid <= ##last::gint64",
+    [Q_MAILBOX_IMAP_LIST_SINCE] =
+        "SELECT fm.uid, fm.message_id, m.size, m.spool_path, fm.header_prefix, fm.flags, "
+        "fm.modseq, fm.internaldate FROM folder_messages fm JOIN messages m "
+        "ON m.id = fm.message_id WHERE fm.folder_id = ##id::gint64 "
+        "AND fm.held = ##held::gboolean AND fm.modseq > ##modseq::gint64 ORDER BY fm.uid",
     [Q_MAILBOX_IMAP_TAKE_RECENT] = "UPDATE folders SET recent_uid = uidnext, "
                                    "lock_serial = lock_serial + 1 WHERE id = ##id::gint64",
     [Q_MAILBOX_IMAP_FLAGS_RANGE] = "SELECT uid, flags, modseq FROM folder_messages "
@@ -479,11 +490,21 @@ static const char *const queries[Q_N_QUERIES] = {
         "SELECT mm.message_id, mm.envelope, mm.bodystructure, mm.body, mm.sections "
         "FROM message_mime mm JOIN folder_messages fm ON fm.message_id = mm.message_id "
         "WHERE fm.folder_id = ##id::gint64 AND fm.uid BETWEEN ##min::gint64 AND ##max::gint64",
-    /* Two sessions may make the same row at once: the first one stays. */
+    /* store_mime_get()'s batches: 16 places, unused ones 0. */
+    [Q_MAILBOX_IMAP_MIME_SOME] =
+        "SELECT message_id, envelope, bodystructure, body, sections FROM message_mime "
+        "WHERE message_id IN (##i0::gint64, ##i1::gint64, ##i2::gint64, ##i3::gint64, "
+        "##i4::gint64, ##i5::gint64, ##i6::gint64, ##i7::gint64, ##i8::gint64, ##i9::gint64, "
+        "##i10::gint64, ##i11::gint64, ##i12::gint64, ##i13::gint64, ##i14::gint64, "
+        "##i15::gint64)",
+    /* Two sessions may make the same row at once: the first one stays. A
+     * message expunged meanwhile (another session's snapshot still lists
+     * it) gets none. */
     [Q_MAILBOX_IMAP_MIME_ADD] =
         "INSERT INTO message_mime (message_id, envelope, bodystructure, body, sections) "
-        "VALUES (##id::gint64, ##envelope::string, ##bodystructure::string, ##body::string, "
-        "##sections::string) ON CONFLICT (message_id) DO NOTHING",
+        "SELECT id, ##envelope::string, ##bodystructure::string, ##body::string, "
+        "##sections::string FROM messages WHERE id = ##id::gint64 "
+        "ON CONFLICT (message_id) DO NOTHING",
     /* The folders watched for changes by other instances, 32 at a time
      * (libgda has no list parameters); unused places hold 0, no folder's
      * id. */
@@ -572,6 +593,41 @@ static const char *const queries[Q_N_QUERIES] = {
     [Q_FOLDERS_APPEND_ENTRY] = "INSERT INTO folder_messages (folder_id, message_id, uid, flags, "
                                "modseq, internaldate) VALUES (##folder::gint64, ##message::gint64, "
                                "##uid::gint64, ##flags::string, ##modseq::gint64, ##date::gint64)",
+
+    /* Shared folders and their access control lists (store-folder-acl.c).
+     * The owner's id comes back even when the folder does not exist. */
+    [Q_ACL_FOLDER] = "SELECT u.id, f.id FROM users u LEFT JOIN folders f ON f.user_id = u.id "
+                     "AND f.name = ##folder::string WHERE u.name = ##name::string",
+    [Q_ACL_RIGHTS] = "SELECT rights FROM folder_acl WHERE folder_id = ##id::gint64 "
+                     "AND identifier IN (##who::string, 'anyone')",
+    [Q_ACL_ENTRIES] = "SELECT identifier, rights FROM folder_acl WHERE folder_id = ##id::gint64",
+    [Q_ACL_SET] = "INSERT INTO folder_acl (folder_id, identifier, rights) "
+                  "VALUES (##id::gint64, ##who::string, ##rights::string) "
+                  "ON CONFLICT (folder_id, identifier) DO UPDATE SET rights = excluded.rights",
+    [Q_ACL_DELETE] = "DELETE FROM folder_acl WHERE folder_id = ##id::gint64 "
+                     "AND identifier = ##who::string",
+    /* Other users' folders with an entry for ##name or anyone; the caller
+     * joins the rights of a folder's two entries. */
+    [Q_ACL_SHARED] =
+        "SELECT f.id, u.name, f.name, f.special_use, a.rights, "
+        "(SELECT CAST(COUNT(*) AS BIGINT) FROM shared_subscriptions s "
+        "JOIN users me ON me.id = s.user_id "
+        "WHERE s.folder_id = f.id AND me.name = ##name::string) "
+        "FROM folder_acl a JOIN folders f ON f.id = a.folder_id "
+        "JOIN users u ON u.id = f.user_id "
+        "WHERE a.identifier IN (##name::string, 'anyone') AND u.name <> ##name::string",
+    /* A new folder starts with its parent's entries (as Cyrus does): who
+     * shares a folder shares what is made in it. */
+    [Q_ACL_INHERIT] = "INSERT INTO folder_acl (folder_id, identifier, rights) "
+                      "SELECT f.id, a.identifier, a.rights FROM folders f "
+                      "JOIN folder_acl a ON a.folder_id = f.parent_id "
+                      "WHERE f.user_id = ##user_id::gint64 AND f.name = ##folder::string",
+    [Q_ACL_FORGET_USER] = "DELETE FROM folder_acl WHERE identifier = ##name::string",
+    [Q_ACL_SUBSCRIBE] = "INSERT INTO shared_subscriptions (user_id, folder_id) "
+                        "SELECT id, ##id::gint64 FROM users WHERE name = ##name::string "
+                        "ON CONFLICT (user_id, folder_id) DO NOTHING",
+    [Q_ACL_UNSUBSCRIBE] = "DELETE FROM shared_subscriptions WHERE folder_id = ##id::gint64 "
+                          "AND user_id = (SELECT id FROM users WHERE name = ##name::string)",
 };
 
 const char *

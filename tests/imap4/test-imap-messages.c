@@ -43,6 +43,33 @@ test_apply_flags(void)
 }
 
 static void
+check_apply_rights(const char *flags, PrFlagsChange change, const char *given, const char *rights,
+                   const char *expected)
+{
+    g_autofree char *got = imap_msg_apply_flags_rights(flags, change, given, rights);
+
+    g_assert_cmpstr(got, ==, expected);
+}
+
+/* RFC 4314 §4: a flag the user has no right to change keeps its state. */
+static void
+test_apply_flags_rights(void)
+{
+    g_assert_cmpint(imap_msg_flag_right("\\SEEN"), ==, 's');
+    g_assert_cmpint(imap_msg_flag_right("\\deleted"), ==, 't');
+    g_assert_cmpint(imap_msg_flag_right("\\Flagged"), ==, 'w');
+    g_assert_cmpint(imap_msg_flag_right("$Work"), ==, 'w');
+    check_apply_rights("", PR_FLAGS_ADD, "\\Seen", "lr", "");
+    check_apply_rights("", PR_FLAGS_ADD, "\\Seen \\Flagged", "lrs", "\\Seen");
+    check_apply_rights("\\Seen", PR_FLAGS_REMOVE, "\\Seen", "lrw", "\\Seen");
+    check_apply_rights("\\Seen $Work", PR_FLAGS_REPLACE, "\\Deleted", "lrt",
+                       "\\Deleted \\Seen $Work");
+    check_apply_rights("\\Seen $Work", PR_FLAGS_REPLACE, "\\Deleted", "lrs", "$Work");
+    check_apply_rights("\\Seen $Work", PR_FLAGS_REPLACE, "\\Flagged", "lrw", "\\Flagged \\Seen");
+    check_apply_rights("\\Seen", PR_FLAGS_ADD, "\\Answered", "lrswipkxtea", "\\Seen \\Answered");
+}
+
+static void
 test_append_flags(void)
 {
     g_autoptr(GString) out = g_string_new(NULL);
@@ -120,6 +147,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/imap-messages/has-flag", test_has_flag);
     g_test_add_func("/imap-messages/apply-flags", test_apply_flags);
+    g_test_add_func("/imap-messages/apply-flags-rights", test_apply_flags_rights);
     g_test_add_func("/imap-messages/append-flags", test_append_flags);
     g_test_add_func("/imap-messages/filter-header", test_filter_header);
     g_test_add_func("/imap-messages/uid-set", test_uid_set);

@@ -252,9 +252,19 @@ class Messages(ImapTestCase):
         self.assertEqual(t2, b"Embedded body.")
         p3 = fetch_one(m, 1, "(BODY.PEEK[3])")["BODY[3]"]
         self.assertEqual(base64.b64decode(p3), bytes(range(256)))
-        # A part that does not exist is empty.
-        r = fetch_one(m, 1, "(BODY.PEEK[9])")
-        self.assertIn(r["BODY[9]"], ("", b"", "NIL"))
+        # A section that does not exist is empty, "" (RFC 3501 §6.4.5; its
+        # author's advice; Dovecot 2.3 sends {0}), not NIL: no part 9,
+        # HEADER of a part that is not a message, no part 5 in the embedded
+        # message; on the wire too.
+        r = fetch_one(m, 1,
+                      "(BODY.PEEK[9] BODY.PEEK[1.1.HEADER] BODY.PEEK[2.5] BODY.PEEK[9.MIME])")
+        self.assertEqual(r, {"BODY[9]": "", "BODY[1.1.HEADER]": "", "BODY[2.5]": "",
+                             "BODY[9.MIME]": ""})
+        c = self.raw("u2")
+        c.command("EXAMINE INBOX")
+        untagged, done = c.command("FETCH 1 (BODY.PEEK[9]<0.10> BODY.PEEK[1.1.TEXT])")
+        self.assertEqual(untagged, ['* 1 FETCH (BODY[9]<0> "" BODY[1.1.TEXT] "")'])
+        self.assertEqual(done, "t3 OK FETCH completed")
         # Several sections in one FETCH, in order.
         r = fetch_one(m, 1, "(BODY.PEEK[1.2] BODY.PEEK[2.TEXT] UID)")
         self.assertEqual(r["BODY[1.2]"], p12)

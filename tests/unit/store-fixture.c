@@ -160,3 +160,43 @@ store_fixture_rm_rf(const char *path)
     }
     g_remove(path);
 }
+
+Config *
+store_fixture_config(StoreFixture *f, const char *extra)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = g_build_filename(f->dir, "postroomd.conf", NULL);
+    g_autofree char *text =
+        g_strdup_printf("[server]\ndata_dir = %s\nhostname = mail.example.com\n%s", f->dir, extra);
+    g_assert_true(g_file_set_contents(path, text, -1, &error));
+    Config *config = config_load(path, &error);
+    g_assert_no_error(error);
+    g_assert_true(config_validate(config, NULL, &error));
+    g_assert_no_error(error);
+    return config;
+}
+
+void
+store_waiter_got(GObject *source, GAsyncResult *result, gpointer waiter)
+{
+    StoreWaiter *w = waiter;
+    w->result = g_object_ref(result);
+    g_main_loop_quit(w->loop);
+}
+
+static gboolean
+waiter_timeout(gpointer loop)
+{
+    g_main_loop_quit(loop);
+    return G_SOURCE_REMOVE;
+}
+
+GAsyncResult *
+store_waiter_wait(StoreWaiter *w)
+{
+    guint id = g_timeout_add_seconds(60, waiter_timeout, w->loop);
+    g_main_loop_run(w->loop);
+    g_source_remove(id);
+    g_assert_nonnull(w->result);
+    return g_steal_pointer(&w->result);
+}

@@ -9,6 +9,7 @@
  * Without PostgreSQL installed the PostgreSQL variants skip; installed but
  * failing to start is a failure. */
 
+#include "config.h"
 #include "store/store.h"
 
 typedef struct {
@@ -40,6 +41,20 @@ void store_fixture_add_user(StoreFixture *f, const char *name);
 
 /* Removes @path and everything below it. */
 void store_fixture_rm_rf(const char *path);
+
+/* A validated configuration whose data directory is the fixture's, with
+ * @extra (groups and keys, or "") after [server]. */
+Config *store_fixture_config(StoreFixture *f, const char *extra);
+
+/* Waiting on the default main context for an SDK call's answer: pass
+ * store_waiter_got and the waiter as its callback and data, then
+ * store_waiter_wait() returns the result (at most 60 s, else it fails). */
+typedef struct {
+    GMainLoop *loop;
+    GAsyncResult *result;
+} StoreWaiter;
+void store_waiter_got(GObject *source, GAsyncResult *result, gpointer waiter);
+GAsyncResult *store_waiter_wait(StoreWaiter *w);
 
 /* The first statement of every fixture test. */
 #define SKIP_IF_NO_BACKEND(f)                                                                      \

@@ -596,58 +596,12 @@ test_subscribe(Fixture *f, gconstpointer data)
 
 /* ---- the SDK ---- */
 
-typedef struct {
-    GMainLoop *loop;
-    GAsyncResult *result;
-} Waiter;
-
-static gboolean
-on_timeout(gpointer data)
-{
-    g_main_loop_quit(data);
-    return G_SOURCE_REMOVE;
-}
-
-static void
-got_result(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-    Waiter *w = user_data;
-    w->result = g_object_ref(res);
-    g_main_loop_quit(w->loop);
-}
-
-/* Runs the loop until the pending call has answered (bounded). */
-static GAsyncResult *
-wait_result(Waiter *w)
-{
-    guint id = g_timeout_add_seconds(60, on_timeout, w->loop);
-    g_main_loop_run(w->loop);
-    g_source_remove(id);
-    g_assert_nonnull(w->result);
-    return g_steal_pointer(&w->result);
-}
-
-static Config *
-test_config(Fixture *f)
-{
-    g_autoptr(GError) error = NULL;
-    g_autofree char *path = g_build_filename(f->dir, "postroomd.conf", NULL);
-    g_autofree char *text =
-        g_strdup_printf("[server]\ndata_dir = %s\nhostname = mail.example.com\n", f->dir);
-    g_assert_true(g_file_set_contents(path, text, -1, &error));
-    Config *config = config_load(path, &error);
-    g_assert_no_error(error);
-    g_assert_true(config_validate(config, NULL, &error));
-    g_assert_no_error(error);
-    return config;
-}
-
-static gboolean sdk_change(PrHost *host, Waiter *w, PrFolderOp op, const char *name,
+static gboolean sdk_change(PrHost *host, StoreWaiter *w, PrFolderOp op, const char *name,
                            const char *new_name, GError **error);
 
 /* sdk_change() that must work. */
 static void
-sdk_change_ok(PrHost *host, Waiter *w, PrFolderOp op, const char *name, const char *new_name)
+sdk_change_ok(PrHost *host, StoreWaiter *w, PrFolderOp op, const char *name, const char *new_name)
 {
     g_autoptr(GError) error = NULL;
     gboolean ok = sdk_change(host, w, op, name, new_name, &error);
@@ -656,11 +610,11 @@ sdk_change_ok(PrHost *host, Waiter *w, PrFolderOp op, const char *name, const ch
 }
 
 static gboolean
-sdk_change(PrHost *host, Waiter *w, PrFolderOp op, const char *name, const char *new_name,
+sdk_change(PrHost *host, StoreWaiter *w, PrFolderOp op, const char *name, const char *new_name,
            GError **error)
 {
-    pr_folder_change_async(host, "Alice", op, name, new_name, got_result, w);
-    g_autoptr(GAsyncResult) res = wait_result(w);
+    pr_folder_change_async(host, "Alice", op, name, new_name, store_waiter_got, w);
+    g_autoptr(GAsyncResult) res = store_waiter_wait(w);
     return pr_folder_change_finish(host, res, error);
 }
 
@@ -668,12 +622,12 @@ static void
 test_sdk(Fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
-    Waiter w = { 0 };
+    StoreWaiter w = { 0 };
 
     SKIP_IF_NO_BACKEND(f);
     g_test_summary("pr_folder_* through the store workers: list, change, status, append");
     store_fixture_add_user(f, "alice");
-    g_autoptr(Config) config = test_config(f);
+    g_autoptr(Config) config = store_fixture_config(f, "");
     PrHost *host = host_new(config);
     host->store = store_open(&f->settings, &error);
     g_assert_no_error(error);
@@ -689,8 +643,8 @@ test_sdk(Fixture *f, gconstpointer data)
     g_clear_error(&error);
     sdk_change_ok(host, &w, PR_FOLDER_UNSUBSCRIBE, "Lists", NULL);
 
-    pr_folder_list_async(host, "alice", got_result, &w);
-    g_autoptr(GAsyncResult) res = wait_result(&w);
+    pr_folder_list_async(host, "alice", store_waiter_got, &w);
+    g_autoptr(GAsyncResult) res = store_waiter_wait(&w);
     g_autoptr(GPtrArray) folders = pr_folder_list_finish(host, res, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(folders->len, ==, 7);
@@ -704,9 +658,9 @@ test_sdk(Fixture *f, gconstpointer data)
     /* APPEND: spool file written, then the rows; the UID comes back. */
     const char *text = "From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n";
     g_autoptr(GBytes) bytes = g_bytes_new_static(text, strlen(text));
-    pr_folder_append_async(host, "alice", "Lists/GLib", bytes, "\\Seen", 1600000000, got_result,
-                           &w);
-    res = wait_result(&w);
+    pr_folder_append_async(host, "alice", "Lists/GLib", bytes, "\\Seen", 1600000000,
+                           store_waiter_got, &w);
+    res = store_waiter_wait(&w);
     guint32 uidvalidity = 0, uid = 0;
     g_assert_true(pr_folder_append_finish(host, res, &uidvalidity, &uid, &error));
     g_assert_no_error(error);
@@ -714,8 +668,8 @@ test_sdk(Fixture *f, gconstpointer data)
     g_clear_object(&res);
     g_assert_cmpuint(spool_files(f), ==, 1);
 
-    pr_folder_append_async(host, "alice", "Nope", bytes, NULL, 0, got_result, &w);
-    res = wait_result(&w);
+    pr_folder_append_async(host, "alice", "Nope", bytes, NULL, 0, store_waiter_got, &w);
+    res = store_waiter_wait(&w);
     g_assert_false(pr_folder_append_finish(host, res, NULL, NULL, &error));
     g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
     g_clear_error(&error);
@@ -724,8 +678,8 @@ test_sdk(Fixture *f, gconstpointer data)
     g_assert_cmpuint(spool_files(f), ==, 1);
 
     PrFolderStatus st = { 0 };
-    pr_folder_status_async(host, "alice", "Lists/GLib", got_result, &w);
-    res = wait_result(&w);
+    pr_folder_status_async(host, "alice", "Lists/GLib", store_waiter_got, &w);
+    res = store_waiter_wait(&w);
     g_assert_true(pr_folder_status_finish(host, res, &st, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(st.messages, ==, 1);
@@ -734,8 +688,8 @@ test_sdk(Fixture *f, gconstpointer data)
     g_assert_cmpint(st.size, ==, strlen(text));
     g_clear_object(&res);
 
-    pr_folder_status_async(host, "alice", "Nope", got_result, &w);
-    res = wait_result(&w);
+    pr_folder_status_async(host, "alice", "Nope", store_waiter_got, &w);
+    res = store_waiter_wait(&w);
     g_assert_false(pr_folder_status_finish(host, res, &st, &error));
     g_assert_error(error, PR_STORE_ERROR, PR_STORE_ERROR_NOT_FOUND);
     g_clear_error(&error);
@@ -777,6 +731,13 @@ on_change(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static gboolean
+on_timeout(gpointer loop)
+{
+    g_main_loop_quit(loop);
+    return G_SOURCE_REMOVE;
+}
+
 /* Runs the loop until a change notification (bounded); returns how many
  * came. */
 static guint
@@ -800,23 +761,23 @@ wait_notified(Notified *n)
 }
 
 static PrMailbox *
-sdk_open(PrHost *host, Waiter *w, const char *folder)
+sdk_open(PrHost *host, StoreWaiter *w, const char *folder)
 {
     g_autoptr(GError) error = NULL;
-    pr_mailbox_open_async(host, "alice", folder, PR_MAILBOX_SHARED, "imap test", NULL, got_result,
-                          w);
-    g_autoptr(GAsyncResult) res = wait_result(w);
+    pr_mailbox_open_async(host, "alice", folder, PR_MAILBOX_SHARED, "imap test", NULL,
+                          store_waiter_got, w);
+    g_autoptr(GAsyncResult) res = store_waiter_wait(w);
     PrMailbox *mailbox = pr_mailbox_open_finish(host, res, &error);
     g_assert_no_error(error);
     return mailbox;
 }
 
 static void
-sdk_close(PrMailbox *mailbox, Waiter *w)
+sdk_close(PrMailbox *mailbox, StoreWaiter *w)
 {
     g_autoptr(GError) error = NULL;
-    pr_mailbox_close_async(mailbox, got_result, w);
-    g_autoptr(GAsyncResult) res = wait_result(w);
+    pr_mailbox_close_async(mailbox, store_waiter_got, w);
+    g_autoptr(GAsyncResult) res = store_waiter_wait(w);
     g_assert_true(pr_mailbox_close_finish(res, &error));
     g_assert_no_error(error);
 }
@@ -825,12 +786,12 @@ static void
 test_sdk_notify(Fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
-    Waiter w = { 0 };
+    StoreWaiter w = { 0 };
 
     SKIP_IF_NO_BACKEND(f);
     g_test_summary("APPEND, DELETE and RENAME INBOX tell the mailboxes open on the folder");
     store_fixture_add_user(f, "alice");
-    g_autoptr(Config) config = test_config(f);
+    g_autoptr(Config) config = store_fixture_config(f, "");
     PrHost *host = host_new(config);
     host->store = store_open(&f->settings, &error);
     g_assert_no_error(error);
@@ -847,8 +808,8 @@ test_sdk_notify(Fixture *f, gconstpointer data)
 
     const char *text = "Subject: x\r\n\r\nx\r\n";
     g_autoptr(GBytes) bytes = g_bytes_new_static(text, strlen(text));
-    pr_folder_append_async(host, "alice", "INBOX", bytes, NULL, 0, got_result, &w);
-    g_autoptr(GAsyncResult) res = wait_result(&w);
+    pr_folder_append_async(host, "alice", "INBOX", bytes, NULL, 0, store_waiter_got, &w);
+    g_autoptr(GAsyncResult) res = store_waiter_wait(&w);
     g_assert_true(pr_folder_append_finish(host, res, NULL, NULL, &error));
     g_assert_no_error(error);
     g_clear_object(&res);
@@ -870,6 +831,60 @@ test_sdk_notify(Fixture *f, gconstpointer data)
     host->store = NULL;
     host_free(host);
     g_main_loop_unref(w.loop);
+}
+
+/* The user's own APPEND and COPY stop at the quota (PR_STORE_ERROR_OVER_QUOTA,
+ * nothing stored); a move adds nothing and is never refused. */
+static void
+test_append_quota(Fixture *f, gconstpointer data)
+{
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("APPEND and COPY over the quota fail and store nothing; MOVE does not");
+    store_fixture_add_user(f, "alice");
+    const char *text = "Subject: q\r\n\r\n0123456789\r\n"; /* 29 octets */
+    gint64 len = (gint64)strlen(text);
+    g_autoptr(GError) error = NULL;
+    g_assert_true(store_user_set_quota(f->conn, "alice", 2 * len + 10, &error));
+    g_assert_no_error(error);
+
+    g_assert_cmpuint(append(f, "alice", "INBOX", text, NULL), ==, 1);
+    g_assert_cmpuint(append(f, "alice", "INBOX", text, NULL), ==, 2);
+    guint files = spool_files(f);
+    g_autofree char *path = spool_write(f->spool, text, len, &error);
+    g_assert_no_error(error);
+    StoreAppend m = { path, len, NULL, 0 };
+    ASSERT_FAILS(store_folder_append(f->conn, "alice", "INBOX", &m, NULL, NULL, error_) != 0,
+                 PR_STORE_ERROR_OVER_QUOTA);
+    g_assert_cmpint(used_bytes(f, "alice"), ==, 2 * len);
+    g_autofree char *inbox = messages(f, "alice", "INBOX");
+    g_assert_cmpstr(inbox, ==, "1:,2:");
+    g_assert_cmpuint(spool_files(f), ==, files + 1); /* the caller removes its file */
+
+    /* COPY: one transaction, nothing copied. */
+    gint64 inbox_id = 0, target_id = 0;
+    guint32 uidvalidity = 0;
+    g_autoptr(GdaDataModel) fm =
+        store_conn_select(f->conn, Q_FOLDERS_GET, &error, "name", "alice", "folder", "INBOX", NULL);
+    g_assert_no_error(error);
+    inbox_id = store_model_int64(fm, 0, 0);
+    const guint32 uids[] = { 1, 2 };
+    ASSERT_FAILS(store_mailbox_copy(f->conn, inbox_id, uids, 1, "Trash", FALSE, &target_id,
+                                    &uidvalidity, NULL, NULL, error_),
+                 PR_STORE_ERROR_OVER_QUOTA);
+    g_assert_cmpuint(status(f, "alice", "Trash").messages, ==, 0);
+    g_assert_cmpint(used_bytes(f, "alice"), ==, 2 * len);
+
+    /* MOVE adds nothing: allowed, even once over the quota. */
+    g_assert_true(store_user_set_quota(f->conn, "alice", len, &error));
+    g_assert_true(store_mailbox_copy(f->conn, inbox_id, uids, 2, "Trash", TRUE, &target_id,
+                                     &uidvalidity, NULL, NULL, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(status(f, "alice", "Trash").messages, ==, 2);
+    g_assert_cmpint(used_bytes(f, "alice"), ==, 2 * len);
+
+    /* No quota: anything goes. */
+    g_assert_true(store_user_set_quota(f->conn, "alice", 0, &error));
+    g_assert_cmpuint(append(f, "alice", "INBOX", text, NULL), ==, 3);
 }
 
 int
@@ -896,5 +911,6 @@ main(int argc, char **argv)
     store_fixture_add("subscribe", test_subscribe);
     store_fixture_add("sdk", test_sdk);
     store_fixture_add("sdk-notify", test_sdk_notify);
+    store_fixture_add("append-quota", test_append_quota);
     return store_fixture_finish(g_test_run());
 }

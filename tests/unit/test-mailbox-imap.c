@@ -385,7 +385,10 @@ test_flags(Fixture *f, gconstpointer data)
     delete_indexes(&sdk, m, &first, 1);
     ch = sync_mailbox(&sdk, m);
     g_assert_cmpuint(n_array(ch->expunged), ==, 1);
+    g_assert_cmpuint(g_array_index(ch->expunged, guint, 0), ==, 0);
+    g_assert_cmpuint(ch->exists, ==, 2);
     pr_mailbox_changes_free(ch);
+    g_assert_cmpuint(pr_mailbox_get_uid(m, 0), ==, uid);
     g_assert_cmpuint(pr_mailbox_get_highest_modseq(m), >, highest + 2);
     close_mailbox(&sdk, m);
     sdk_stop(&sdk);
@@ -568,6 +571,32 @@ test_sync(Fixture *f, gconstpointer data)
     g_assert_cmpuint(n_array(ch->expunged) + n_array(ch->changed) + ch->new_recent, ==, 0);
     pr_mailbox_changes_free(ch);
 
+    /* Changes without an expunge (read as a delta): the snapshot is the
+     * one a new session gets. */
+    guint32 uid0 = pr_mailbox_get_uid(a, 0);
+    g_autoptr(GArray) f3 = store_flags(&sdk, b, uid0, PR_FLAGS_ADD, "$Delta", 0);
+    deliver_n(&sdk, "alice", 1);
+    ch = sync_mailbox(&sdk, a);
+    g_assert_cmpuint(n_array(ch->expunged), ==, 0);
+    g_assert_cmpuint(n_array(ch->changed), ==, 1);
+    g_assert_cmpuint(g_array_index(ch->changed, guint, 0), ==, 0);
+    g_assert_cmpuint(ch->exists, ==, 5);
+    g_assert_cmpuint(ch->new_recent, ==, 1);
+    pr_mailbox_changes_free(ch);
+    PrMailbox *fresh = open_mailbox(&sdk, "alice", "INBOX", PR_MAILBOX_SHARED_READ_ONLY);
+    g_assert_cmpuint(pr_mailbox_get_count(fresh), ==, 5);
+    for (guint i = 0; i < 5; i++) {
+        g_assert_cmpuint(pr_mailbox_get_uid(a, i), ==, pr_mailbox_get_uid(fresh, i));
+        g_assert_cmpstr(pr_mailbox_get_flags(a, i), ==, pr_mailbox_get_flags(fresh, i));
+        g_assert_cmpuint(pr_mailbox_get_modseq(a, i), ==, pr_mailbox_get_modseq(fresh, i));
+        g_assert_cmpint(pr_mailbox_get_size(a, i), ==, pr_mailbox_get_size(fresh, i));
+    }
+    g_assert_cmpuint(pr_mailbox_get_highest_modseq(a), ==, pr_mailbox_get_highest_modseq(fresh));
+    g_assert_cmpuint(pr_mailbox_get_uidnext(a), ==, pr_mailbox_get_uidnext(fresh));
+    g_assert_cmpstr(pr_mailbox_get_flags(a, 0), ==, "$Delta");
+    g_assert_cmpstr(pr_mailbox_get_flags(a, 2), ==, "\\Answered");
+    close_mailbox(&sdk, fresh);
+
     ch = sync_mailbox(&sdk, b);
     g_assert_cmpuint(ch->new_recent, ==, 0);
     g_assert_false(pr_mailbox_is_recent(b, 3));
@@ -583,17 +612,17 @@ test_sync(Fixture *f, gconstpointer data)
     res = wait_result(&sdk);
     g_assert_true(pr_mailbox_delete_finish(b, res, &error));
     ch = sync_mailbox(&sdk, a);
-    g_assert_cmpuint(ch->exists, ==, 3);
+    g_assert_cmpuint(ch->exists, ==, 4);
     pr_mailbox_changes_free(ch);
     g_assert_cmpint(store_conn_exec(f->conn, Q_MAILBOX_HOLD, &error, "held", FALSE, "id",
                                     inbox_id(f, "alice"), "uid", (gint64)held_uid, NULL),
                     ==, 1);
     ch = sync_mailbox(&sdk, a);
-    g_assert_cmpuint(ch->exists, ==, 3);
+    g_assert_cmpuint(ch->exists, ==, 4);
     g_assert_cmpuint(n_array(ch->expunged) + n_array(ch->changed), ==, 0);
     pr_mailbox_changes_free(ch);
     PrMailbox *c = open_mailbox(&sdk, "alice", "INBOX", PR_MAILBOX_SHARED_READ_ONLY);
-    g_assert_cmpuint(pr_mailbox_get_count(c), ==, 4);
+    g_assert_cmpuint(pr_mailbox_get_count(c), ==, 5);
     g_assert_cmpuint(pr_mailbox_get_uid(c, 1), ==, held_uid);
     close_mailbox(&sdk, c);
     close_mailbox(&sdk, a);
@@ -829,16 +858,16 @@ test_summaries(Fixture *f, gconstpointer data)
     g_autoptr(GError) error = NULL;
 
     SKIP_IF_NO_BACKEND(f);
-    g_test_summary("FETCH's summaries: made once and stored (a second session reads the row), "
-                   "sections found with the per-mailbox header lines counted, read as ranges "
-                   "equal to slices of the whole message");
+    g_test_summary("FETCH's summaries: made once at delivery and stored (a session reads the "
+                   "row), sections found with the per-mailbox header lines counted, read as "
+                   "ranges equal to slices of the whole message");
     add_user(f, "alice");
     sdk_start(&sdk, f);
     deliver(&sdk, "alice", MULTIPART);
+    g_assert_cmpint(mime_rows(f), ==, 1);
     PrMailbox *m = open_mailbox(&sdk, "alice", "INBOX", PR_MAILBOX_SHARED);
     guint zero = 0;
     g_assert_null(pr_mailbox_get_summary(m, 0));
-    g_assert_cmpint(mime_rows(f), ==, 0);
     load_summaries(&sdk, m, &zero, 1);
     const PrMessageSummary *s = pr_mailbox_get_summary(m, 0);
     g_assert_nonnull(s);
@@ -940,6 +969,18 @@ test_summaries_many(Fixture *f, gconstpointer data)
         g_assert_cmpstr(pr_mailbox_get_summary(m2, i)->envelope, ==,
                         pr_mailbox_get_summary(m, i)->envelope);
     close_mailbox(&sdk, m2);
+    /* A few far apart are read by their ids, not over the range. */
+    guint spread[] = { 11, 0, 6 };
+    PrMailbox *m3 = open_mailbox(&sdk, "alice", "INBOX", PR_MAILBOX_SHARED);
+    load_summaries(&sdk, m3, spread, G_N_ELEMENTS(spread));
+    for (guint i = 0; i < G_N_ELEMENTS(indexes); i++) {
+        gboolean asked = i == 0 || i == 6 || i == 11;
+        g_assert_true((pr_mailbox_get_summary(m3, i) != NULL) == asked);
+        if (asked)
+            g_assert_cmpstr(pr_mailbox_get_summary(m3, i)->envelope, ==,
+                            pr_mailbox_get_summary(m, i)->envelope);
+    }
+    close_mailbox(&sdk, m3);
     close_mailbox(&sdk, m);
     sdk_stop(&sdk);
 }

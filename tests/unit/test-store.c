@@ -714,6 +714,12 @@ test_api(Fixture *f, gconstpointer data)
     w.loop = g_main_loop_new(NULL, FALSE);
     g_assert_cmpint(store_user_add(f->conn, "Alice", "$6$x", "Alice A.", &error), >, 0);
     g_assert_no_error(error);
+    /* The quota and the usage (IMAP GETQUOTA) come with the snapshot. */
+    g_assert_true(store_user_set_quota(f->conn, "alice", 2048, &error));
+    g_assert_cmpint(store_conn_exec(f->conn, Q_USER_USAGE_ADD_BY_NAME, &error, "delta",
+                                    (gint64)1000, "name", "alice", NULL),
+                    ==, 1);
+    g_assert_no_error(error);
 
     pr_store_lookup_user_async(&host, "ALICE", NULL, got_result, &w);
     res = wait_result(&w);
@@ -723,6 +729,8 @@ test_api(Fixture *f, gconstpointer data)
     g_assert_cmpstr(pr_user_get_full_name(user), ==, "Alice A.");
     g_assert_true(pr_user_is_enabled(user));
     g_assert_cmpint(pr_user_get_id(user), >, 0);
+    g_assert_cmpint(pr_user_get_quota(user), ==, 2048);
+    g_assert_cmpint(pr_user_get_used_bytes(user), ==, 1000);
     g_clear_object(&res);
 
     pr_store_lookup_user_async(&host, "nobody", NULL, got_result, &w);
@@ -1001,6 +1009,78 @@ test_mail(Fixture *f, gconstpointer data)
     g_assert_false(g_file_test(old_full, G_FILE_TEST_EXISTS));
 }
 
+/* Whether @f's connection commits durably now, asserting no error. */
+static gboolean
+durable(Fixture *f)
+{
+    g_autoptr(GError) error = NULL;
+    gboolean yes = store_conn_commits_durable(f->conn, &error);
+    g_assert_no_error(error);
+    return yes;
+}
+
+static void
+test_durability(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    gboolean sqlite = g_ascii_strcasecmp(f->settings.provider, "SQLite") == 0;
+
+    SKIP_IF_NO_BACKEND(f);
+    g_test_summary("Relaxed transactions do not flush their commit; durable ones (delivery, "
+                   "expunge, writes outside a transaction) still do after them; flag changes "
+                   "and mailbox locks are relaxed");
+    migrate(f);
+    store_fixture_add_user(f, "alice");
+    /* The private PostgreSQL server of the tests runs with
+     * synchronous_commit=off: there, only that relaxed transactions work
+     * is seen, not what they change. */
+    gboolean seen = sqlite || durable(f);
+    if (!seen)
+        g_test_message("PostgreSQL test server does not flush commits: durability not seen");
+    g_assert_true(store_begin_relaxed(f->conn, &error));
+    g_assert_false(seen && durable(f));
+    g_assert_true(store_commit(f->conn, &error));
+    g_assert_true(store_begin(f->conn, &error));
+    g_assert_true(!seen || durable(f));
+    store_rollback(f->conn);
+
+    /* A write on its own after a relaxed transaction is durable. */
+    g_assert_true(store_begin_relaxed(f->conn, &error));
+    g_assert_true(store_commit(f->conn, &error));
+    g_assert_true(store_domain_add(f->conn, "durable.example", &error));
+    g_assert_true(!seen || durable(f));
+
+    g_autofree char *spool = g_build_filename(f->dir, "spool", NULL);
+    g_autofree char *path = spool_file(spool, "Subject: hi\r\n\r\nbody\r\n", 0);
+    StoreMessage m = { path, 19, 1000, "sender@example.net", "hi", NULL, NULL, NULL };
+    StoreDeliveryTarget target = { "alice", "" };
+    g_assert_cmpint(store_deliver(f->conn, &m, &target, 1, NULL, 0, NULL, &error), >, 0);
+    g_assert_no_error(error);
+    g_assert_true(!seen || durable(f));
+    gint64 folder = store_mailbox_lock(f->conn, "alice", "INBOX", "imap", "host1", FALSE,
+                                       time(NULL) + 300, NULL, &error);
+    g_assert_cmpint(folder, >, 0);
+    /* SQLite keeps the setting until a durable transaction needs it back
+     * (PostgreSQL's lasts for the transaction only): that tells what the
+     * last one was. */
+    if (sqlite)
+        g_assert_false(durable(f));
+    g_autoptr(GArray) items = store_mailbox_list(f->conn, folder, &error);
+    g_assert_cmpuint(items->len, ==, 1);
+    guint32 uid = g_array_index(items, StoreMailItem, 0).uid;
+    g_assert_true(store_mailbox_store_flags(f->conn, folder, &uid, 1, PR_FLAGS_ADD, "\\Deleted", 0,
+                                            NULL, &error));
+    g_assert_no_error(error);
+    if (sqlite)
+        g_assert_false(durable(f));
+    g_assert_true(store_mailbox_delete(f->conn, folder, &uid, 1, FALSE, NULL, NULL, &error));
+    g_assert_no_error(error);
+    g_assert_true(!seen || durable(f));
+    g_assert_true(store_mailbox_unlock(f->conn, folder, "imap", &error));
+    if (sqlite)
+        g_assert_false(durable(f));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1024,6 +1104,7 @@ main(int argc, char **argv)
     store_fixture_add("run-async", test_run_async);
     store_fixture_add("api", test_api);
     store_fixture_add("mail", test_mail);
+    store_fixture_add("durability", test_durability);
     store_fixture_add_postgresql("bad-password", test_pg_bad_password);
     g_test_add_func("/store/spool", test_spool);
 
