@@ -306,6 +306,12 @@ bind_params(StoreConn *conn, StoreQuery query, va_list ap, GError **error)
         if (type == G_TYPE_STRING) {
             const char *s = va_arg(ap, const char *);
 
+            /* libgda rewrites a statement for every NULL parameter and
+             * leaks the copy (some KiB each time): a NULL for a ::null
+             * parameter is sent as "", which the SQL turns back into NULL
+             * with NULLIF (store-queries.c). */
+            if (s == NULL && !gda_holder_get_not_null(holder))
+                s = "";
             if (s == NULL)
                 is_null = TRUE;
             else

@@ -52,7 +52,7 @@ static const char *const queries[Q_N_QUERIES] = {
                                 "WHERE name = ##name::string",
     [Q_FOLDER_ADD] = "INSERT INTO folders (user_id, name, uidvalidity, special_use) "
                      "VALUES (##user_id::gint64, ##name::string, ##uidvalidity::gint64, "
-                     "##special_use::string::null)",
+                     "NULLIF(##special_use::string::null, ''))",
     [Q_FOLDER_LIST] = "SELECT id, name, uidvalidity, uidnext, special_use FROM folders "
                       "WHERE user_id = ##user_id::gint64 ORDER BY name",
 
@@ -160,8 +160,8 @@ static const char *const queries[Q_N_QUERIES] = {
     [Q_MESSAGE_ADD] = "INSERT INTO messages (spool_path, size, received, envelope_from, "
                       "hdr_subject, hdr_from, hdr_date, hdr_message_id) VALUES "
                       "(##path::string, ##size::gint64, ##received::gint64, ##sender::string, "
-                      "##subject::string::null, ##from::string::null, ##date::string::null, "
-                      "##message_id::string::null)",
+                      "NULLIF(##subject::string::null, ''), NULLIF(##from::string::null, ''), "
+                      "NULLIF(##date::string::null, ''), NULLIF(##message_id::string::null, ''))",
     [Q_MESSAGE_ID_BY_PATH] = "SELECT id FROM messages WHERE spool_path = ##path::string",
     /* The ids of a delivery batch's messages, in one statement: the newest
      * rows are the batch's own unless another instance inserted meanwhile
@@ -233,21 +233,22 @@ static const char *const queries[Q_N_QUERIES] = {
     /* next_try of a finished entry is when it finished (for the purge). */
     [Q_QUEUE_FINISH] = "UPDATE queue SET state = ##state::string, attempts = attempts + 1, "
                        "next_try = ##now::gint64, "
-                       "last_error = COALESCE(##reply::string::null, last_error), "
+                       "last_error = COALESCE(NULLIF(##reply::string::null, ''), last_error), "
                        "claimed_by = '', claim_expires = 0 WHERE id = ##id::gint64 "
                        "AND state = 'sending' AND claimed_by = ##instance::string",
     [Q_QUEUE_DEFER] = "UPDATE queue SET state = 'deferred', attempts = attempts + 1, "
                       "next_try = ##next_try::gint64, "
-                      "last_error = COALESCE(##reply::string::null, last_error), "
+                      "last_error = COALESCE(NULLIF(##reply::string::null, ''), last_error), "
                       "claimed_by = '', claim_expires = 0 WHERE id = ##id::gint64 "
                       "AND state = 'sending' AND claimed_by = ##instance::string",
-    [Q_QUEUE_DEFER_WARNED] = "UPDATE queue SET state = 'deferred', attempts = attempts + 1, "
-                             "next_try = ##next_try::gint64, warned = ##now::gint64, "
-                             "last_error = COALESCE(##reply::string::null, last_error), "
-                             "claimed_by = '', claim_expires = 0 WHERE id = ##id::gint64 "
-                             "AND state = 'sending' AND claimed_by = ##instance::string",
+    [Q_QUEUE_DEFER_WARNED] =
+        "UPDATE queue SET state = 'deferred', attempts = attempts + 1, "
+        "next_try = ##next_try::gint64, warned = ##now::gint64, "
+        "last_error = COALESCE(NULLIF(##reply::string::null, ''), last_error), "
+        "claimed_by = '', claim_expires = 0 WHERE id = ##id::gint64 "
+        "AND state = 'sending' AND claimed_by = ##instance::string",
     [Q_QUEUE_UNCLAIM] = "UPDATE queue SET state = 'pending', next_try = ##next_try::gint64, "
-                        "last_error = COALESCE(##reply::string::null, last_error), "
+                        "last_error = COALESCE(NULLIF(##reply::string::null, ''), last_error), "
                         "claimed_by = '', claim_expires = 0 WHERE id = ##id::gint64 "
                         "AND state = 'sending' AND claimed_by = ##instance::string",
     [Q_QUEUE_MESSAGE_OF] = "SELECT message_id FROM queue WHERE id = ##id::gint64",
